@@ -1,0 +1,6 @@
+"""zoo: the classic recurrent networks for NLP, in Keras 3.
+
+Importing `zoo` imports Keras (and its backend); the `zoo` command line quietens TensorFlow's
+start-up log before that import, a library import leaves the user's logging settings alone.
+"""
+__version__ = "0.1.0"
