@@ -1,0 +1,1 @@
+"""Per-task training recipes (`python -m recipes.<task>` or `zoo train <task>`)."""

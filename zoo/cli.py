@@ -1,0 +1,90 @@
+"""The `zoo` command line. Thin: parse, call the package, print.
+
+TensorFlow writes C++ start-up lines (CUDA stubs, oneDNN, CPU features) to the process's stderr
+when it is imported, before any Python logging setting applies. The command line sets the log
+level and silences file descriptor 2 for the duration of that one import; a library import of
+`zoo` leaves the user's settings alone.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+
+
+@contextlib.contextmanager
+def _silenced_stderr():
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(devnull)
+        os.close(saved)
+
+
+def quiet_backend_import() -> None:
+    """Imports Keras (and TensorFlow) without their start-up noise; errors still surface."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    with _silenced_stderr():
+        try:
+            import tensorflow  # noqa: F401  (the backend; only its C++ start-up lines are hidden)
+        except ImportError:
+            pass  # another Keras backend; keras' own import below reports what is missing
+    import keras  # noqa: F401
+
+    import absl.logging
+
+    absl.logging.set_verbosity(absl.logging.ERROR)
+
+
+def command_list(args) -> int:
+    from zoo.cells import CELLS
+    from zoo.models import FACTORIES
+
+    print("factories:")
+    for name, (_, config_class, summary) in FACTORIES.items():
+        print(f"  {name:15s} {summary}  [config: zoo.models.{config_class.__name__}]")
+    print("cells:")
+    for name, cell_class in CELLS.items():
+        first_line = (cell_class.__doc__ or "").strip().splitlines()[0]
+        print(f"  {name:15s} zoo.cells.{cell_class.__name__}: {first_line}")
+    return 0
+
+
+def command_demo(args) -> int:
+    from zoo.demo import run_demo
+
+    return run_demo(steps=args.steps)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="zoo",
+        description="A model zoo of recurrent networks for NLP (Elman, gated Elman, LSTM, GRU).",
+    )
+    subcommands = parser.add_subparsers(dest="command", metavar="command")
+    listing = subcommands.add_parser("list", help="list the model factories and the recurrent cells")
+    listing.set_defaults(handler=command_list)
+    demo = subcommands.add_parser("demo", help="build every factory and fit it a few steps on a tiny set")
+    demo.add_argument("--steps", type=int, default=20, help="training steps per model (default 20)")
+    demo.set_defaults(handler=command_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "handler", None) is None:
+        parser.print_help()
+        return 0
+    quiet_backend_import()
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

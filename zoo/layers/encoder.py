@@ -1,0 +1,173 @@
+"""The sequence encoder every factory uses: stacked, optionally bidirectional recurrent layers."""
+from __future__ import annotations
+
+import keras
+
+from zoo.cells import CELLS
+from zoo.layers.masking import POOLINGS, MaskedPooling
+
+CELL_KINDS = tuple(CELLS)
+IMPLEMENTATIONS = ("auto", "builtin", "custom")
+
+# Keras' own sequence layer for each cell kind. The gated Elman has none.
+BUILTIN_LAYERS = {
+    "elman": keras.layers.SimpleRNN,
+    "lstm": keras.layers.LSTM,
+    "gru": keras.layers.GRU,
+}
+
+
+def resolve_implementation(cell: str, implementation: str) -> str:
+    """`auto` means Keras' built-in layer where one exists (cuDNN-eligible), else the zoo's cell."""
+    if implementation == "auto":
+        return "builtin" if cell in BUILTIN_LAYERS else "custom"
+    if implementation == "builtin" and cell not in BUILTIN_LAYERS:
+        raise ValueError(
+            f"implementation='builtin' is not available for cell={cell!r} (Keras has no such "
+            f"layer); use implementation='custom' or 'auto'"
+        )
+    return implementation
+
+
+def make_recurrent_layer(
+    cell: str,
+    implementation: str,
+    units: int,
+    recurrent_dropout: float = 0.0,
+    use_cudnn="auto",
+    seed: int | None = None,
+    name: str | None = None,
+) -> keras.layers.Layer:
+    """One sequence-to-sequence recurrent layer (return_sequences=True).
+
+    `builtin` gives Keras' layer configured so it is eligible for cuDNN on a GPU: tanh/sigmoid,
+    a bias, `reset_after=True` for the GRU, no recurrent dropout, no unroll. `custom` gives the
+    zoo's cell inside `keras.layers.RNN`. Both hold the same weights in the same layout.
+    """
+    implementation = resolve_implementation(cell, implementation)
+    if implementation == "builtin":
+        if recurrent_dropout:
+            raise ValueError(
+                "recurrent_dropout must be 0 with implementation='builtin' (it rules out cuDNN); "
+                f"got {recurrent_dropout!r}; use implementation='custom' for recurrent dropout"
+            )
+        options = dict(activation="tanh", use_bias=True, unroll=False, return_sequences=True)
+        if cell != "elman":
+            options.update(recurrent_activation="sigmoid", use_cudnn=use_cudnn)
+        if cell == "gru":
+            options["reset_after"] = True
+        return BUILTIN_LAYERS[cell](units, seed=seed, name=name, **options)
+    recurrent_cell = CELLS[cell](units, recurrent_dropout=recurrent_dropout, seed=seed)
+    return keras.layers.RNN(recurrent_cell, return_sequences=True, name=name)
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class SequenceEncoder(keras.layers.Layer):
+    """Embedded tokens (batch, time, dim) + padding mask -> per-token encodings and a pooled one.
+
+    Calling it returns `(sequence, pooled)`: `sequence` is (batch, time, output_dim) with zeros at
+    padded positions, `pooled` is (batch, output_dim), pooled over real tokens only (see
+    `zoo.layers.MaskedPooling`). `output_dim` is `units`, doubled when bidirectional. One instance
+    applied to two inputs shares its weights (the pair encoder relies on this).
+
+    Args:
+        cell: "elman", "gated_elman", "lstm" or "gru".
+        implementation: "builtin" (Keras' layers, cuDNN-eligible), "custom" (the zoo's cells in
+            `keras.layers.RNN`) or "auto" (builtin where Keras has the layer).
+        units: hidden width of each direction.
+        layers: number of stacked recurrent layers.
+        bidirectional: run each layer both ways and concatenate.
+        dropout: dropout between stacked layers.
+        recurrent_dropout: variational dropout on the recurrent state (custom cells only).
+        pooling: "final", "mean" or "max".
+        use_cudnn: passed to Keras' LSTM/GRU ("auto", True or False).
+        seed: seed for dropout masks.
+    """
+
+    def __init__(
+        self,
+        cell: str = "lstm",
+        implementation: str = "auto",
+        units: int = 64,
+        layers: int = 1,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        pooling: str = "final",
+        use_cudnn="auto",
+        seed: int | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if cell not in CELLS:
+            raise ValueError(f"cell must be one of {CELL_KINDS}, got {cell!r}")
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+        self.cell = cell
+        self.implementation = implementation
+        self.implementation_used = resolve_implementation(cell, implementation)
+        self.units = units
+        self.layers = layers
+        self.bidirectional = bool(bidirectional)
+        self.dropout = dropout
+        self.recurrent_dropout = recurrent_dropout
+        self.pooling = pooling
+        self.use_cudnn = use_cudnn
+        self.seed = seed
+        self.recurrent_layers = []
+        for index in range(layers):
+            layer = make_recurrent_layer(
+                cell, implementation, units, recurrent_dropout, use_cudnn, seed,
+                name=f"{cell}_{index}",
+            )
+            if self.bidirectional:
+                layer = keras.layers.Bidirectional(layer, merge_mode="concat", name=f"bidirectional_{index}")
+            self.recurrent_layers.append(layer)
+        self.between_layers_dropout = keras.layers.Dropout(dropout, seed=seed) if dropout else None
+        self.pool = MaskedPooling(pooling, bidirectional=self.bidirectional, name="pooling")
+
+    @property
+    def output_dim(self) -> int:
+        return self.units * (2 if self.bidirectional else 1)
+
+    def build(self, input_shape):
+        shape = tuple(input_shape)
+        for layer in self.recurrent_layers:
+            layer.build(shape)
+            shape = shape[:-1] + (self.output_dim,)
+        self.built = True
+
+    def call(self, inputs, mask=None, training=None):
+        sequence = inputs
+        for index, layer in enumerate(self.recurrent_layers):
+            if index and self.between_layers_dropout is not None:
+                sequence = self.between_layers_dropout(sequence, training=training)
+            sequence = layer(sequence, mask=mask, training=training)
+        if mask is None:
+            mask = keras.ops.ones(keras.ops.shape(sequence)[:2], dtype="bool")
+        return sequence, self.pool(sequence, mask=mask)
+
+    def compute_mask(self, inputs, mask=None):
+        # The outputs are consumed with the explicit padding mask; nothing is propagated.
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return (
+            tuple(input_shape[:-1]) + (self.output_dim,),
+            (input_shape[0], self.output_dim),
+        )
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "cell": self.cell,
+            "implementation": self.implementation,
+            "units": self.units,
+            "layers": self.layers,
+            "bidirectional": self.bidirectional,
+            "dropout": self.dropout,
+            "recurrent_dropout": self.recurrent_dropout,
+            "pooling": self.pooling,
+            "use_cudnn": self.use_cudnn,
+            "seed": self.seed,
+        }

@@ -1,0 +1,80 @@
+"""Padding masks and masked pooling: how the zoo keeps padded positions out of every result.
+
+Token ids are int32 with 0 as padding, always on the right. The zoo computes the mask from the ids
+and passes it explicitly to each recurrent layer rather than relying on Keras' implicit mask
+propagation (which Keras is phasing out for RNN and Bidirectional).
+"""
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+POOLINGS = ("final", "mean", "max")
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class PaddingMask(keras.layers.Layer):
+    """Boolean mask `token_ids != 0`, shape (batch, time)."""
+
+    def call(self, token_ids):
+        return ops.not_equal(token_ids, 0)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def compute_output_spec(self, token_ids):
+        return keras.KerasTensor(token_ids.shape, dtype="bool")
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class MaskedPooling(keras.layers.Layer):
+    """Pools per-token encodings (batch, time, features) into one vector per sequence.
+
+    Only real tokens (mask True) count. Modes:
+      - `final`: the state after the last real token. For a bidirectional encoder whose output is
+        `[forward | backward]`, the forward half is taken at the last real token and the backward
+        half at the first token (where the backward pass ends), i.e. the concatenation of both
+        directions' final states, as in the lecture.
+      - `mean`: average over real tokens.
+      - `max`: element-wise maximum over real tokens.
+
+    Args:
+        mode: one of "final", "mean", "max".
+        bidirectional: bool, whether the features are `[forward | backward]` halves.
+    """
+
+    def __init__(self, mode: str = "final", bidirectional: bool = False, **kwargs):
+        if mode not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {mode!r}")
+        super().__init__(**kwargs)
+        # Accepts the recurrent layer's propagated mask quietly; the explicit `mask` argument is
+        # what counts, and nothing is propagated further (the result has no time axis).
+        self.supports_masking = True
+        self.mode = mode
+        self.bidirectional = bool(bidirectional)
+
+    def call(self, sequences, mask):
+        mask = ops.cast(mask, sequences.dtype)
+        lengths = ops.sum(mask, axis=1)  # (batch,)
+        if self.mode == "mean":
+            total = ops.sum(sequences * mask[:, :, None], axis=1)
+            return total / ops.maximum(lengths, 1.0)[:, None]
+        if self.mode == "max":
+            very_negative = ops.cast(-1e9, sequences.dtype)
+            masked = ops.where(mask[:, :, None] > 0, sequences, very_negative)
+            return ops.max(masked, axis=1)
+        last_index = ops.maximum(ops.cast(lengths, "int32") - 1, 0)
+        forward_final = ops.take_along_axis(sequences, last_index[:, None, None], axis=1)[:, 0, :]
+        if not self.bidirectional:
+            return forward_final
+        half = sequences.shape[-1] // 2
+        return ops.concatenate([forward_final[:, :half], sequences[:, 0, half:]], axis=-1)
+
+    def compute_mask(self, sequences, mask=None):
+        return None
+
+    def compute_output_shape(self, sequences_shape, mask_shape=None):
+        return (sequences_shape[0], sequences_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "mode": self.mode, "bidirectional": self.bidirectional}

@@ -1,0 +1,229 @@
+"""Frozen config dataclasses: the whole description of a model, as plain data (JSON in and out).
+
+The tuner, the command line and a saved run all speak these. Invalid values raise `ValueError`
+naming the field and the value, when the config is made.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from typing import Any
+
+from zoo.layers.encoder import CELL_KINDS, IMPLEMENTATIONS
+from zoo.layers.masking import POOLINGS
+
+EMBEDDING_MODES = ("learned", "glove_frozen", "glove_finetuned")
+USE_CUDNN_VALUES = ("auto", True, False)
+
+
+def _fail(owner: str, field: str, value, expected: str):
+    raise ValueError(f"{owner}.{field} must be {expected}, got {value!r}")
+
+
+def _check_types(config) -> None:
+    """Checks each field against its annotation (int, float, bool, str, nested config)."""
+    owner = type(config).__name__
+    hints = typing.get_type_hints(type(config))
+    for field in dataclasses.fields(config):
+        value, expected = getattr(config, field.name), hints[field.name]
+        if expected is bool and not isinstance(value, bool):
+            _fail(owner, field.name, value, "a bool")
+        elif expected is int and (isinstance(value, bool) or not isinstance(value, int)):
+            _fail(owner, field.name, value, "an int")
+        elif expected is float and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            _fail(owner, field.name, value, "a number")
+        elif expected is str and not isinstance(value, str):
+            _fail(owner, field.name, value, "a string")
+
+
+def _check_rate(owner: str, field: str, value: float) -> None:
+    if not 0.0 <= value < 1.0:
+        _fail(owner, field, value, "in [0, 1)")
+
+
+class JSONConfig:
+    """JSON round trip and strict construction from dicts (unknown keys are refused)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps({"kind": type(self).__name__, **self.to_dict()}, indent=indent)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]):
+        values = dict(values)
+        kind = values.pop("kind", cls.__name__)
+        if kind != cls.__name__:
+            raise ValueError(f"expected a {cls.__name__} config, got kind={kind!r}")
+        known = {field.name: field for field in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ValueError(f"unknown {cls.__name__} field(s) {unknown}; known: {sorted(known)}")
+        hints = typing.get_type_hints(cls)
+        for name, value in values.items():
+            nested = hints[name]
+            if dataclasses.is_dataclass(nested) and isinstance(value, dict):
+                values[name] = nested.from_dict(value)
+            elif hints[name] is float and isinstance(value, int) and not isinstance(value, bool):
+                values[name] = float(value)
+        return cls(**values)
+
+    @classmethod
+    def from_json(cls, text: str):
+        return cls.from_dict(json.loads(text))
+
+
+@dataclasses.dataclass(frozen=True)
+class EncoderConfig(JSONConfig):
+    """Settings of `zoo.layers.SequenceEncoder` (see its docstring for each field)."""
+
+    cell: str = "lstm"
+    implementation: str = "auto"
+    units: int = 64
+    layers: int = 1
+    bidirectional: bool = False
+    dropout: float = 0.0
+    recurrent_dropout: float = 0.0
+    pooling: str = "final"
+    use_cudnn: str = "auto"
+
+    def __post_init__(self):
+        owner = "EncoderConfig"
+        _check_types(self)
+        if self.cell not in CELL_KINDS:
+            _fail(owner, "cell", self.cell, f"one of {CELL_KINDS}")
+        if self.implementation not in IMPLEMENTATIONS:
+            _fail(owner, "implementation", self.implementation, f"one of {IMPLEMENTATIONS}")
+        if self.implementation == "builtin" and self.cell == "gated_elman":
+            _fail(owner, "implementation", self.implementation,
+                  "'custom' or 'auto' for cell='gated_elman' (Keras has no built-in layer for it)")
+        if self.units <= 0:
+            _fail(owner, "units", self.units, "a positive integer")
+        if self.layers <= 0:
+            _fail(owner, "layers", self.layers, "a positive integer")
+        _check_rate(owner, "dropout", self.dropout)
+        _check_rate(owner, "recurrent_dropout", self.recurrent_dropout)
+        if self.recurrent_dropout and self.implementation != "custom":
+            _fail(owner, "recurrent_dropout", self.recurrent_dropout,
+                  "0 unless implementation='custom' (recurrent dropout rules out cuDNN)")
+        if self.pooling not in POOLINGS:
+            _fail(owner, "pooling", self.pooling, f"one of {POOLINGS}")
+        if self.use_cudnn not in ("auto", "true", "false"):
+            _fail(owner, "use_cudnn", self.use_cudnn, "'auto', 'true' or 'false'")
+
+    @property
+    def output_dim(self) -> int:
+        return self.units * (2 if self.bidirectional else 1)
+
+    def layer_kwargs(self) -> dict[str, Any]:
+        """Constructor arguments of `SequenceEncoder`."""
+        kwargs = self.to_dict()
+        kwargs["use_cudnn"] = {"auto": "auto", "true": True, "false": False}[self.use_cudnn]
+        return kwargs
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig(JSONConfig):
+    """Fields every factory shares.
+
+    Args:
+        vocabulary_size: number of token ids, padding (0) and OOV (1) included.
+        embedding_dim: width of the token embeddings (50 for the packaged GloVe).
+        embedding_mode: "learned", "glove_frozen" or "glove_finetuned".
+        encoder: `EncoderConfig`.
+        dropout: dropout on the embeddings and before the output layer.
+        num_classes: number of output classes.
+        seed: seed for the weight initialisers and dropout, for reproducible runs (None: random).
+    """
+
+    vocabulary_size: int = 1000
+    embedding_dim: int = 64
+    embedding_mode: str = "learned"
+    encoder: EncoderConfig = EncoderConfig()
+    dropout: float = 0.0
+    num_classes: int = 2
+    seed: int = 0
+
+    def __post_init__(self):
+        owner = type(self).__name__
+        _check_types(self)
+        if not isinstance(self.encoder, EncoderConfig):
+            _fail(owner, "encoder", self.encoder, "an EncoderConfig")
+        if self.vocabulary_size < 3:
+            _fail(owner, "vocabulary_size", self.vocabulary_size,
+                  "at least 3 (padding, OOV and one token)")
+        if self.embedding_dim <= 0:
+            _fail(owner, "embedding_dim", self.embedding_dim, "a positive integer")
+        if self.embedding_mode not in EMBEDDING_MODES:
+            _fail(owner, "embedding_mode", self.embedding_mode, f"one of {EMBEDDING_MODES}")
+        _check_rate(owner, "dropout", self.dropout)
+        if self.num_classes < 2:
+            _fail(owner, "num_classes", self.num_classes, "at least 2")
+
+
+@dataclasses.dataclass(frozen=True)
+class AcceptorConfig(ModelConfig):
+    """Sequence -> label (e.g. sentiment). `hidden_units` > 0 adds a tanh layer before the softmax."""
+
+    hidden_units: int = 0
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.hidden_units < 0:
+            _fail("AcceptorConfig", "hidden_units", self.hidden_units, "0 or a positive integer")
+
+
+@dataclasses.dataclass(frozen=True)
+class TransducerConfig(ModelConfig):
+    """Token -> label (e.g. part-of-speech tags); pooling is unused."""
+
+    num_classes: int = 12
+
+
+@dataclasses.dataclass(frozen=True)
+class PairEncoderConfig(ModelConfig):
+    """(premise, hypothesis) -> entails / neutral / contradicts.
+
+    Args:
+        hidden_units: width of each MLP layer over `[u, v, |u-v|, u*v]`.
+        hidden_layers: number of MLP layers (0: softmax directly on the features).
+    """
+
+    num_classes: int = 3
+    hidden_units: int = 128
+    hidden_layers: int = 1
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.hidden_units <= 0:
+            _fail("PairEncoderConfig", "hidden_units", self.hidden_units, "a positive integer")
+        if self.hidden_layers < 0:
+            _fail("PairEncoderConfig", "hidden_layers", self.hidden_layers, "0 or more")
+
+
+@dataclasses.dataclass(frozen=True)
+class LanguageModelConfig(ModelConfig):
+    """Ids -> next-id distribution at every position. `num_classes` is ignored (it is the vocabulary)."""
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.encoder.bidirectional:
+            _fail("LanguageModelConfig", "encoder.bidirectional", True,
+                  "False (a bidirectional encoder would see the token it must predict)")
+
+
+CONFIG_CLASSES = {
+    cls.__name__: cls
+    for cls in (EncoderConfig, AcceptorConfig, TransducerConfig, PairEncoderConfig, LanguageModelConfig)
+}
+
+
+def config_from_json(text: str) -> ModelConfig:
+    """Any model config from its JSON, dispatched on its `kind`."""
+    values = json.loads(text)
+    kind = values.get("kind")
+    if kind not in CONFIG_CLASSES:
+        raise ValueError(f"unknown config kind {kind!r}; known: {sorted(CONFIG_CLASSES)}")
+    return CONFIG_CLASSES[kind].from_dict(values)

@@ -1,0 +1,94 @@
+"""Language model: the next id at every position (e.g. characters, Karpathy et al. 2015), and sampling."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+import keras
+
+from zoo.models import components
+from zoo.models.config import LanguageModelConfig
+from zoo.models.transducer import _per_token_head
+
+# Ids the sampler never emits: 0 is padding, 1 is the out-of-vocabulary token.
+RESERVED_IDS = (0, 1)
+
+
+def language_model(config: LanguageModelConfig, embedding_matrix=None) -> keras.Model:
+    """Ids (batch, time) -> next-id probabilities (batch, time, vocabulary_size).
+
+    A unidirectional transducer whose classes are the vocabulary: position t predicts id t+1.
+    """
+    if not isinstance(config, LanguageModelConfig):
+        raise TypeError(f"language_model() takes a LanguageModelConfig, got {type(config).__name__}")
+    token_ids = components.token_input()
+    embedding = components.make_embedding(config, embedding_matrix)
+    model = _per_token_head(
+        config, token_ids, embedding, components.make_encoder(config), config.vocabulary_size,
+        "language_model",
+    )
+    return components.finish(model, config, embedding, embedding_matrix)
+
+
+def generate(
+    model: keras.Model,
+    prefix: str | Sequence[int],
+    length: int,
+    temperature: float = 1.0,
+    seed: int | None = None,
+    vocabulary: Sequence[str] | None = None,
+    context: int = 256,
+):
+    """Samples `length` ids after `prefix` from a language model.
+
+    Args:
+        model: a `language_model(...)`.
+        prefix: ids, or a string when `vocabulary` is given (each character, or each whitespace
+            token if the vocabulary holds words, is looked up; unknown ones become OOV id 1).
+        length: number of ids to sample.
+        temperature: > 0 rescales the distribution (p ** (1 / temperature)); 0 takes the argmax.
+        seed: seed of the sampler (same seed, same text).
+        vocabulary: id -> string list (e.g. a vectorizer's `get_vocabulary()`); with it the result
+            is the generated string, without it the list of generated ids.
+        context: how many of the latest ids the model sees at each step.
+
+    Returns:
+        The generated continuation (without the prefix).
+    """
+    if length < 0:
+        raise ValueError(f"length must be >= 0, got {length!r}")
+    if temperature < 0:
+        raise ValueError(f"temperature must be >= 0, got {temperature!r}")
+    characters = vocabulary is not None and all(len(token) <= 1 for token in vocabulary[2:])
+    if isinstance(prefix, str):
+        if vocabulary is None:
+            raise ValueError("a string prefix needs the vocabulary to map it to ids")
+        index = {token: i for i, token in enumerate(vocabulary)}
+        pieces = list(prefix) if characters else prefix.split()
+        ids = [index.get(piece, 1) for piece in pieces]
+    else:
+        ids = [int(i) for i in prefix]
+    if not ids:
+        raise ValueError("prefix must not be empty: the model needs at least one id to start from")
+    vocabulary_size = model.output_shape[-1]
+    if max(ids) >= vocabulary_size or min(ids) < 0:
+        raise ValueError(f"prefix ids must be in [0, {vocabulary_size}), got {ids}")
+    rng = np.random.default_rng(seed)
+    generated = []
+    for _ in range(length):
+        window = np.asarray([ids[-context:]], dtype="int32")
+        probabilities = np.asarray(model(window, training=False))[0, -1].astype("float64")
+        probabilities[list(RESERVED_IDS)] = 0.0
+        if temperature == 0:
+            next_id = int(np.argmax(probabilities))
+        else:
+            logits = np.log(np.maximum(probabilities, 1e-30)) / temperature
+            logits[list(RESERVED_IDS)] = -np.inf
+            weights = np.exp(logits - logits.max())
+            next_id = int(rng.choice(len(weights), p=weights / weights.sum()))
+        ids.append(next_id)
+        generated.append(next_id)
+    if vocabulary is None:
+        return generated
+    return ("" if characters else " ").join(vocabulary[i] for i in generated)
