@@ -1,0 +1,1 @@
+"""Corpora, splits, vectorizers and batching. TensorFlow-only parts live in their own modules."""
