@@ -1,0 +1,69 @@
+import json
+
+import pytest
+
+from zoo import models
+from zoo.models import config_from_json
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        models.AcceptorConfig(vocabulary_size=50, hidden_units=8),
+        models.TransducerConfig(encoder=models.EncoderConfig(cell="gru", bidirectional=True, layers=2)),
+        models.PairEncoderConfig(embedding_mode="glove_frozen", embedding_dim=50),
+        models.LanguageModelConfig(encoder=models.EncoderConfig(cell="gated_elman", recurrent_dropout=0.1,
+                                                                implementation="custom")),
+    ],
+)
+def test_json_round_trip(config):
+    text = config.to_json()
+    assert json.loads(text)["kind"] == type(config).__name__
+    assert type(config).from_json(text) == config
+    assert config_from_json(text) == config
+
+
+@pytest.mark.parametrize(
+    "make, field",
+    [
+        (lambda: models.EncoderConfig(cell="transformer"), "cell"),
+        (lambda: models.EncoderConfig(units=0), "units"),
+        (lambda: models.EncoderConfig(units=-3), "units"),
+        (lambda: models.EncoderConfig(layers=0), "layers"),
+        (lambda: models.EncoderConfig(dropout=-0.1), "dropout"),
+        (lambda: models.EncoderConfig(dropout=1.0), "dropout"),
+        (lambda: models.EncoderConfig(pooling="sum"), "pooling"),
+        (lambda: models.EncoderConfig(implementation="fast"), "implementation"),
+        (lambda: models.EncoderConfig(cell="gated_elman", implementation="builtin"), "implementation"),
+        (lambda: models.EncoderConfig(recurrent_dropout=0.2), "recurrent_dropout"),
+        (lambda: models.EncoderConfig(units=2.5), "units"),
+        (lambda: models.EncoderConfig(bidirectional="yes"), "bidirectional"),
+        (lambda: models.AcceptorConfig(num_classes=1), "num_classes"),
+        (lambda: models.AcceptorConfig(dropout=-0.5), "dropout"),
+        (lambda: models.AcceptorConfig(vocabulary_size=0), "vocabulary_size"),
+        (lambda: models.AcceptorConfig(embedding_mode="word2vec"), "embedding_mode"),
+        (lambda: models.PairEncoderConfig(hidden_units=0), "hidden_units"),
+        (lambda: models.LanguageModelConfig(encoder=models.EncoderConfig(bidirectional=True)), "bidirectional"),
+    ],
+)
+def test_bad_values_name_the_field(make, field):
+    with pytest.raises(ValueError, match=field):
+        make()
+
+
+def test_unknown_keys_are_refused():
+    with pytest.raises(ValueError, match="unknown AcceptorConfig field.*'units'"):
+        models.AcceptorConfig.from_dict({"units": 3})
+    with pytest.raises(ValueError, match="unknown config kind"):
+        config_from_json('{"kind": "Nope"}')
+
+
+def test_configs_are_frozen():
+    config = models.AcceptorConfig()
+    with pytest.raises(Exception):
+        config.num_classes = 5
+
+
+def test_factory_refuses_wrong_config():
+    with pytest.raises(TypeError, match="AcceptorConfig"):
+        models.acceptor(models.TransducerConfig())
