@@ -1,0 +1,52 @@
+"""The cells use keras.ops only, so the whole cell suite must pass on jax and torch too.
+
+`test_cell_suite_passes_on_backend` (marker `backends`, slow: a fresh interpreter per backend)
+reruns `tests/cells` with KERAS_BACKEND set, deselecting itself with `-m "not backends"`. It skips
+with the reason when the backend's package is not installed.
+"""
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BACKEND_PACKAGES = {"jax": ["jax", "jaxlib"], "torch": ["torch"]}
+
+
+def test_keras_runs_on_the_backend_the_environment_names():
+    """In the subprocesses below this proves the suite really ran on jax / torch."""
+    expected = os.environ.get("KERAS_BACKEND")
+    if expected:
+        assert keras.backend.backend() == expected
+
+
+@pytest.mark.backends
+@pytest.mark.parametrize("backend", sorted(BACKEND_PACKAGES))
+def test_cell_suite_passes_on_backend(backend):
+    missing = [p for p in BACKEND_PACKAGES[backend] if importlib.util.find_spec(p) is None]
+    if missing:
+        pytest.skip(f"KERAS_BACKEND={backend} needs {', '.join(missing)}, not installed")
+    env = {**os.environ, "KERAS_BACKEND": backend}
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "tests/cells",
+        "-q",
+        "-m",
+        "not backends",
+        "-p",
+        "no:cacheprovider",
+        "-W",
+        "ignore::pytest.PytestUnknownMarkWarning",
+    ]
+    result = subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False
+    )
+    report = f"KERAS_BACKEND={backend} {' '.join(command)}\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
+    assert result.returncode == 0, report
+    assert " passed" in result.stdout and " failed" not in result.stdout, report

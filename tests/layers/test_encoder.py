@@ -1,0 +1,99 @@
+import numpy as np
+import pytest
+
+import keras
+
+from tests.helpers import PADDED_IDS, TOLERANCE, lengths
+from zoo.layers import MaskedPooling, SequenceEncoder, make_recurrent_layer
+
+RNG = np.random.default_rng(3)
+EMBEDDED = RNG.normal(size=PADDED_IDS.shape + (3,)).astype("float32")
+MASK = PADDED_IDS != 0
+
+
+def run(encoder, inputs=EMBEDDED, mask=MASK):
+    sequence, pooled = encoder(inputs, mask=mask)
+    return keras.ops.convert_to_numpy(sequence), keras.ops.convert_to_numpy(pooled)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_builtin_layers_meet_keras_cudnn_conditions(cell):
+    """The conditions Keras checks before taking the cuDNN kernel (keras/src/backend/*/rnn.py)."""
+    layer = make_recurrent_layer(cell, "builtin", units=4)
+    assert type(layer) is {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[cell]
+    assert layer.activation is keras.activations.tanh
+    assert layer.recurrent_activation is keras.activations.sigmoid
+    assert layer.use_bias and not layer.unroll
+    assert layer.recurrent_dropout == 0
+    assert layer.use_cudnn == "auto"
+    if cell == "gru":
+        assert layer.reset_after
+    assert make_recurrent_layer(cell, "builtin", units=4, use_cudnn=False).use_cudnn is False
+
+
+def test_builtin_refuses_recurrent_dropout_and_gated_elman():
+    with pytest.raises(ValueError, match="recurrent_dropout"):
+        make_recurrent_layer("lstm", "builtin", units=4, recurrent_dropout=0.1)
+    with pytest.raises(ValueError, match="gated_elman"):
+        make_recurrent_layer("gated_elman", "builtin", units=4)
+
+
+@pytest.mark.parametrize("cell, expected", [("lstm", "builtin"), ("elman", "builtin"), ("gated_elman", "custom")])
+def test_auto_says_which_path_it_took(cell, expected):
+    assert SequenceEncoder(cell=cell, units=2).implementation_used == expected
+
+
+@pytest.mark.parametrize("cell", ["elman", "lstm", "gru"])
+def test_builtin_and_custom_paths_agree_with_the_same_weights(cell):
+    builtin = SequenceEncoder(cell=cell, implementation="builtin", units=4, layers=2, bidirectional=True)
+    custom = SequenceEncoder(cell=cell, implementation="custom", units=4, layers=2, bidirectional=True)
+    run(builtin), run(custom)
+    custom.set_weights(builtin.get_weights())
+    for ours, theirs in zip(run(custom), run(builtin)):
+        np.testing.assert_allclose(ours, theirs, atol=TOLERANCE)
+
+
+def test_shapes_and_zero_padding():
+    encoder = SequenceEncoder(cell="gru", units=5, bidirectional=True, layers=2)
+    sequence, pooled = run(encoder)
+    assert encoder.output_dim == 10
+    assert sequence.shape == PADDED_IDS.shape + (10,)
+    assert pooled.shape == (len(PADDED_IDS), 10)
+    assert np.all(sequence[~MASK] == 0)
+
+
+def test_final_pooling_is_forward_last_and_backward_first():
+    encoder = SequenceEncoder(cell="lstm", units=4, bidirectional=True)
+    sequence, pooled = run(encoder)
+    for row, length in enumerate(lengths(PADDED_IDS)):
+        np.testing.assert_allclose(pooled[row, :4], sequence[row, length - 1, :4], atol=TOLERANCE)
+        np.testing.assert_allclose(pooled[row, 4:], sequence[row, 0, 4:], atol=TOLERANCE)
+    # The same two vectors Keras reports as the final states of each direction.
+    layer = keras.layers.Bidirectional(keras.layers.LSTM(4, return_state=True))
+    layer(EMBEDDED, mask=MASK)
+    layer.set_weights(encoder.get_weights())
+    _, forward_h, _, backward_h, _ = layer(EMBEDDED, mask=MASK)
+    np.testing.assert_allclose(pooled, np.concatenate([forward_h, backward_h], -1), atol=TOLERANCE)
+
+
+def test_mean_and_max_pool_over_real_tokens_only():
+    values = RNG.normal(size=(4, 6, 3)).astype("float32") - 5.0  # all negative: zeros would win a max
+    values[~MASK] = 100.0  # padding that must not count
+    for mode, reduce in (("mean", np.mean), ("max", np.max)):
+        pooled = keras.ops.convert_to_numpy(MaskedPooling(mode)(values, mask=MASK))
+        for row, length in enumerate(lengths(PADDED_IDS)):
+            np.testing.assert_allclose(pooled[row], reduce(values[row, :length], axis=0), rtol=1e-6)
+
+
+def test_unknown_cell_and_pooling():
+    with pytest.raises(ValueError, match="cell"):
+        SequenceEncoder(cell="tree")
+    with pytest.raises(ValueError, match="pooling"):
+        MaskedPooling("median")
+
+
+def test_config_round_trip():
+    encoder = SequenceEncoder(cell="gated_elman", implementation="custom", units=3, layers=2, dropout=0.2,
+                              recurrent_dropout=0.1, pooling="max")
+    clone = SequenceEncoder.from_config(encoder.get_config())
+    assert clone.get_config() == encoder.get_config()
