@@ -67,3 +67,19 @@ def test_configs_are_frozen():
 def test_factory_refuses_wrong_config():
     with pytest.raises(TypeError, match="AcceptorConfig"):
         models.acceptor(models.TransducerConfig())
+
+
+def test_overrides_parse_types_and_refuse_unknown_keys():
+    from zoo.models.config import with_overrides
+
+    config = with_overrides(models.AcceptorConfig(), ["encoder.units=300", "encoder.bidirectional=true",
+                                                      "dropout=0.25", "num_classes=3"])
+    assert (config.encoder.units, config.encoder.bidirectional, config.dropout, config.num_classes) == (300, True, 0.25, 3)
+    with pytest.raises(ValueError, match="unknown setting 'encoder.width'"):
+        with_overrides(config, ["encoder.width=3"])
+    with pytest.raises(ValueError, match="encoder.units expects int, got 'many'"):
+        with_overrides(config, ["encoder.units=many"])
+    with pytest.raises(ValueError, match="EncoderConfig.units must be a positive integer, got 0"):
+        with_overrides(config, ["encoder.units=0"])
+    with pytest.raises(ValueError, match="key=value"):
+        with_overrides(config, ["encoder.units"])

@@ -227,3 +227,54 @@ def config_from_json(text: str) -> ModelConfig:
     if kind not in CONFIG_CLASSES:
         raise ValueError(f"unknown config kind {kind!r}; known: {sorted(CONFIG_CLASSES)}")
     return CONFIG_CLASSES[kind].from_dict(values)
+
+
+def _parse_value(text: str, expected, where: str):
+    """Parses one `--set` value as the field's type, or says why it cannot."""
+    if expected is bool:
+        lowered = text.strip().lower()
+        if lowered in ("true", "1", "yes"):
+            return True
+        if lowered in ("false", "0", "no"):
+            return False
+        raise ValueError(f"{where} expects true or false, got {text!r}")
+    try:
+        if expected is int:
+            return int(text)
+        if expected is float:
+            return float(text)
+    except ValueError:
+        raise ValueError(f"{where} expects {expected.__name__}, got {text!r}") from None
+    return text
+
+
+def with_overrides(config, assignments: list[str]):
+    """A copy of a (nested) config with `field=value` or `nested.field=value` assignments applied.
+
+    Unknown fields and values of the wrong type raise `ValueError` with a message naming them;
+    the result is validated like any config.
+    """
+    for assignment in assignments:
+        if "=" not in assignment:
+            raise ValueError(f"--set expects key=value, got {assignment!r}")
+        key, text = assignment.split("=", 1)
+        config = _override(config, key.strip().split("."), text, key.strip())
+    return config
+
+
+def _override(config, path: list[str], text: str, full_key: str):
+    names = {field.name for field in dataclasses.fields(config)}
+    head = path[0]
+    if head not in names:
+        raise ValueError(f"unknown setting {full_key!r}: {type(config).__name__} has {sorted(names)}")
+    hints = typing.get_type_hints(type(config))
+    current = getattr(config, head)
+    if len(path) > 1:
+        if not dataclasses.is_dataclass(current):
+            raise ValueError(f"unknown setting {full_key!r}: {head!r} has no fields")
+        value = _override(current, path[1:], text, full_key)
+    elif dataclasses.is_dataclass(current):
+        raise ValueError(f"{full_key!r} is a group of settings; set one of its fields, e.g. {full_key}.<field>")
+    else:
+        value = _parse_value(text, hints[head], full_key)
+    return dataclasses.replace(config, **{head: value})
