@@ -1,9 +1,16 @@
-"""Training defaults shared by the recipes: compile settings and per-token loss weights."""
+"""Training shared by the recipes: compile defaults, per-token loss weights, run folders."""
 from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
 
 import numpy as np
 
 import keras
+
+from zoo.models.config import JSONConfig, _check_types, _fail
 
 
 def compile_defaults(
@@ -42,3 +49,148 @@ def compile_defaults(
 def token_weights(token_ids) -> np.ndarray:
     """Sample weights (batch, time): 1.0 on real tokens, 0.0 on padding (id 0)."""
     return (np.asarray(token_ids) != 0).astype("float32")
+
+
+OPTIMIZERS = ("adam", "sgd")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingConfig(JSONConfig):
+    """How a recipe trains (the model itself is described by its model config).
+
+    Args:
+        batch_size: examples per batch.
+        epochs: upper bound; early stopping on the dev loss usually ends training sooner.
+        learning_rate: the optimizer's step size.
+        optimizer: "adam" or "sgd" (Nesterov momentum 0.9).
+        clipnorm: clip each gradient to this norm; 0 turns clipping off.
+        patience: epochs without dev improvement before stopping (best weights are restored).
+        bucketing: batch sentences of similar length together (less padding, faster epochs).
+        max_vocabulary: keep at most this many most frequent tokens (0: all).
+        min_count: drop tokens seen fewer times in the training split.
+    """
+
+    batch_size: int = 32
+    epochs: int = 20
+    learning_rate: float = 1e-3
+    optimizer: str = "adam"
+    clipnorm: float = 0.0
+    patience: int = 3
+    bucketing: bool = True
+    max_vocabulary: int = 0
+    min_count: int = 1
+
+    def __post_init__(self):
+        _check_types(self)
+        owner = "TrainingConfig"
+        for name in ("batch_size", "epochs", "min_count"):
+            if getattr(self, name) <= 0:
+                _fail(owner, name, getattr(self, name), "a positive integer")
+        if self.learning_rate <= 0:
+            _fail(owner, "learning_rate", self.learning_rate, "positive")
+        if self.optimizer not in OPTIMIZERS:
+            _fail(owner, "optimizer", self.optimizer, f"one of {OPTIMIZERS}")
+        if self.clipnorm < 0:
+            _fail(owner, "clipnorm", self.clipnorm, ">= 0")
+        if self.patience < 0 or self.max_vocabulary < 0:
+            _fail(owner, "patience/max_vocabulary", (self.patience, self.max_vocabulary), ">= 0")
+
+    def compile(self, model: keras.Model) -> keras.Model:
+        return compile_defaults(model, self.learning_rate, self.optimizer, self.clipnorm or None)
+
+
+def choose_run_dir(root: str | Path, task: str) -> Path:
+    """`root/task`, resumed if it holds an unfinished run, else the first `root/task-N` that is free.
+
+    A finished run (one with `metrics.json`) is never overwritten.
+    """
+    root = Path(root)
+    candidate, number = root / task, 1
+    while (candidate / "metrics.json").exists():
+        number += 1
+        candidate = root / f"{task}-{number}"
+    candidate.mkdir(parents=True, exist_ok=True)
+    return candidate
+
+
+def callbacks(run_dir: Path, training: TrainingConfig) -> list:
+    """Early stopping on the dev loss, resumable epochs, TensorBoard logs and a CSV history."""
+    return [
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=training.patience, restore_best_weights=True),
+        # Saves the state at each epoch end; a killed run restarts from the last finished epoch.
+        keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
+        keras.callbacks.TensorBoard(str(run_dir / "logs")),
+        keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
+    ]
+
+
+def plot_curves(history_csv: Path, path: Path) -> None:
+    """A PNG of the loss and accuracy per epoch, train and dev (read from the CSV history)."""
+    import csv
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with open(history_csv, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows:
+        return
+    epochs = [int(row["epoch"]) + 1 for row in rows]
+    metrics = [name for name in ("loss", "accuracy") if name in rows[0]]
+    figure, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.5), squeeze=False)
+    for axis, name in zip(axes[0], metrics):
+        for prefix, label in (("", "train"), ("val_", "dev")):
+            if prefix + name in rows[0]:
+                axis.plot(epochs, [float(row[prefix + name]) for row in rows], marker="o", label=label)
+        axis.set_xlabel("epoch")
+        axis.set_title(name)
+        axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def write_json(path: Path, values) -> None:
+    """Writes JSON atomically (temporary file, then rename), so a crash never leaves half a file."""
+    path = Path(path)
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    temporary.write_text(json.dumps(values, indent=2, sort_keys=True, default=str) + "\n")
+    temporary.replace(path)
+
+
+def fit_evaluate_save(
+    model: keras.Model,
+    train,
+    dev,
+    test,
+    run_dir: Path,
+    training: TrainingConfig,
+    extra_metrics: dict | None = None,
+    verbose: int | str = "auto",
+) -> dict:
+    """Fits with early stopping on `dev`, evaluates on `test`, writes the run's artefacts.
+
+    The run folder gets `model.keras`, `metrics.json` (test metrics, epochs, wall time, parameter
+    count, plus `extra_metrics`), `curves.png`, `history.csv` and TensorBoard `logs/`. The model
+    config is written by the caller (it knows the config) before training starts.
+    """
+    run_dir = Path(run_dir)
+    started = time.time()
+    history = model.fit(
+        train, validation_data=dev, epochs=training.epochs, callbacks=callbacks(run_dir, training), verbose=verbose
+    )
+    wall_time = time.time() - started
+    test_metrics = model.evaluate(test, return_dict=True, verbose=0)
+    model.save(run_dir / "model.keras")
+    plot_curves(run_dir / "history.csv", run_dir / "curves.png")
+    metrics = {
+        "test": {name: float(value) for name, value in test_metrics.items()},
+        "epochs": len(history.history.get("loss", [])),
+        "wall_time_seconds": round(wall_time, 1),
+        "parameters": int(model.count_params()),
+        **(extra_metrics or {}),
+    }
+    write_json(run_dir / "metrics.json", metrics)
+    return metrics
