@@ -16,6 +16,7 @@ setup(
         "tensorflow-datasets>=4.9",
         "pyarrow>=14",
         "matplotlib>=3.7",
+        "tensorboard>=2.16",
     ],
     extras_require={"test": ["pytest>=8"]},
     entry_points={"console_scripts": ["zoo=zoo.cli:main"]},

@@ -179,7 +179,9 @@ def fit_evaluate_save(
     run_dir = Path(run_dir)
     started = time.time()
     history = model.fit(
-        train, validation_data=dev, epochs=training.epochs, callbacks=callbacks(run_dir, training), verbose=verbose
+        train, validation_data=dev, epochs=training.epochs, callbacks=callbacks(run_dir, training),
+        shuffle=False,  # the tf.data pipeline shuffles (seeded), Keras cannot shuffle a Dataset
+        verbose=verbose,
     )
     wall_time = time.time() - started
     test_metrics = model.evaluate(test, return_dict=True, verbose=0)
