@@ -128,7 +128,8 @@ def test_tagging_bucketed_weights_match_tokens():
     sentences = []
     for _ in range(300):
         n = int(rng.integers(1, 40))
-        sentences.append((tuple(rng.choice(WORDS, n)), tuple(int(t) for t in rng.integers(0, 5, n))))
+        tags = tuple(int(t) for t in rng.integers(0, 5, n))
+        sentences.append((tuple(rng.choice(WORDS, n)), tags))
     vectorizer = vz.build_token_vectorizer([tokens for tokens, _ in sentences])
     total = 0
     for ids, tags, weights in bt.tagging_dataset(sentences, vectorizer, batch_size=16,

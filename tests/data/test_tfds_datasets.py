@@ -17,7 +17,8 @@ MISSING_DIR = "/nonexistent/zoo-tfds-test"  # no metadata: USE_CODE takes featur
 
 
 def mock(as_dataset_fn=None, num_examples=4):
-    return tfds.testing.mock_data(num_examples=num_examples, policy=tfds.testing.MockPolicy.USE_CODE,
+    return tfds.testing.mock_data(num_examples=num_examples,
+                                  policy=tfds.testing.MockPolicy.USE_CODE,
                                   as_dataset_fn=as_dataset_fn, data_dir=MISSING_DIR)
 
 

@@ -65,7 +65,8 @@ def test_punctuation_is_split_and_clitics_kept():
 
 
 def test_every_training_token_has_its_own_id():
-    train = ["Hello, wörld! Don't — “quote” x.y e-mail", "tabs\tand\nnewlines  here", "ÀÉÎ ß"]
+    train = ["Hello, wörld! Don't — “quote” x.y e-mail", "tabs\tand\nnewlines  here",
+             "ÀÉÎ ß"]
     vectorizer = vz.build_word_vectorizer(train)
     ids = vz.vectorize(vectorizer, train).flat_values.numpy()
     assert (ids >= 2).all()
@@ -82,6 +83,8 @@ def test_case_kept_when_not_lowercasing():
 def test_empty_text_is_one_oov_token(text):
     vectorizer = vz.build_word_vectorizer(TRAIN)
     assert vz.vectorize(vectorizer, [text]).to_list() == [[1]]
+    assert vz.vectorize(vectorizer, text).to_list() == [[1]]  # one string is a batch of one
+    assert vz.ZooVectorizer(vectorizer)(np.array([text])).numpy().tolist() == [[1]]
     dense = vz.vectorize(vectorizer, [text, text], ragged=False)
     assert dense.dtype == tf.int32
     np.testing.assert_array_equal(dense.numpy(), [[1], [1]])

@@ -242,9 +242,9 @@ def tagging_dataset(examples: Sequence, vectorizer: TokenVectorizer, *, batch_si
     tag_lengths = np.array([len(tags) for tags in tag_rows], dtype=np.int64)
     if not np.array_equal(lengths, tag_lengths):  # cannot happen with a TokenVectorizer
         raise ValueError("the vectorizer did not give one id per token")
-    flat_tags = np.fromiter((t for tags in tag_rows for t in tags), np.int32, int(tag_lengths.sum()))
-    flat_weights = np.fromiter((w for ws in weight_rows for w in ws), np.float32,
-                               int(tag_lengths.sum()))
+    total = int(tag_lengths.sum())
+    flat_tags = np.fromiter((t for tags in tag_rows for t in tags), np.int32, total)
+    flat_weights = np.fromiter((w for ws in weight_rows for w in ws), np.float32, total)
     tag_ids = tf.RaggedTensor.from_row_lengths(flat_tags, tag_lengths)
     weights = tf.RaggedTensor.from_row_lengths(flat_weights, tag_lengths)
     return _batched(

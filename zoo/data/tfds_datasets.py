@@ -17,7 +17,9 @@ These machines reach no dataset hub, so the zoo's own corpora come from package 
 are replaced by the labelled validation split; `info["split_rule"]` says so).
 
 `tfds.load` is called with `data_dir=` and `download=` passed through (see PITFALLS: TFDS tries
-the network unless told `download=False`).
+the network unless told `download=False`). `register_tfds_datasets(REGISTRY)` registers each as
+`"tfds:<name>"`, and under its bare name where the registry does not already use it (the
+registry's own `snli` keeps that name).
 """
 from __future__ import annotations
 

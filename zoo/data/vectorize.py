@@ -82,11 +82,13 @@ def lowercase_utf8(texts):
 
 
 def _as_string_tensor(texts) -> tf.Tensor:
+    """One text or a batch of texts (list, numpy array, tensor) -> a string tensor (batch,)."""
     if isinstance(texts, str | bytes):
         texts = [texts]
     if isinstance(texts, tf.Tensor | tf.RaggedTensor):
         return texts
-    return tf.constant(list(texts), dtype=tf.string)
+    texts = [text.decode("utf-8") if isinstance(text, bytes) else str(text) for text in texts]
+    return tf.constant(texts, dtype=tf.string) if texts else tf.zeros([0], tf.string)
 
 
 def _chunks(items: Sequence, size: int):
@@ -221,8 +223,8 @@ def build_char_vectorizer(texts: Iterable[str], max_tokens: int | None = None, m
     """
     texts = _check_texts(texts)
     standardize = lowercase_utf8 if lowercase else None
-    vocabulary = vocabulary_from_counts(count_tokens(texts, standardize, "character", chunk_size=64),
-                                        max_tokens, min_count)
+    counts = count_tokens(texts, standardize, "character", chunk_size=64)  # texts may be books
+    vocabulary = vocabulary_from_counts(counts, max_tokens, min_count)
     return keras.layers.TextVectorization(
         standardize=standardize, split="character", output_mode="int", ragged=True,
         vocabulary=vocabulary or None, name=name)
@@ -268,12 +270,7 @@ def vectorize(vectorizer, texts, ragged: bool = True, sequence_length: int | Non
     """
     if isinstance(vectorizer, ZooVectorizer | TokenVectorizer):
         return vectorizer.vectorize(texts, ragged=ragged, sequence_length=sequence_length)
-    if isinstance(texts, str | bytes):
-        texts = [texts]
-    if not isinstance(texts, tf.Tensor | tf.RaggedTensor):
-        texts = tf.constant(np.asarray(texts, dtype=object).astype(str), dtype=tf.string) \
-            if len(texts) else tf.zeros([0], tf.string)
-    return _finish(ensure_nonempty(vectorizer(texts)), ragged, sequence_length)
+    return _finish(ensure_nonempty(vectorizer(_as_string_tensor(texts))), ragged, sequence_length)
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -311,15 +308,11 @@ class ZooVectorizer(keras.layers.Layer):
     def vectorize(self, texts, ragged: bool | None = None, sequence_length: int | None = None):
         ragged = self.ragged if ragged is None else ragged
         length = self.sequence_length if sequence_length is None else sequence_length
-        if isinstance(texts, str | bytes):
-            texts = [texts]
-        if not isinstance(texts, tf.Tensor | tf.RaggedTensor):
-            texts = tf.constant(list(texts), dtype=tf.string) if len(texts) else tf.zeros([0], tf.string)
-        return _finish(ensure_nonempty(self.vectorizer(texts)), ragged, length)
+        return _finish(ensure_nonempty(self.vectorizer(_as_string_tensor(texts))), ragged, length)
 
     def __call__(self, inputs, *args, **kwargs):
         if isinstance(inputs, str | bytes | list | tuple | np.ndarray):
-            inputs = _as_string_tensor(inputs) if len(inputs) else tf.zeros([0], tf.string)
+            inputs = _as_string_tensor(inputs)
         return super().__call__(inputs, *args, **kwargs)
 
     def call(self, inputs):
@@ -479,5 +472,6 @@ def encode_tags(tag_sequences: Iterable[Sequence], label_names: Sequence[str] | 
         try:
             encoded.append(tuple(index[tag] for tag in tags))
         except KeyError as error:
-            raise ValueError(f"sentence {row}: tag {error.args[0]!r} is not in label_names") from None
+            raise ValueError(
+                f"sentence {row}: tag {error.args[0]!r} is not in label_names") from None
     return encoded, tuple(label_names)
