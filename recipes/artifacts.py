@@ -23,3 +23,31 @@ def load_vectorizer(run_dir: Path):
 
 def save_config(run_dir: Path, config) -> None:
     (Path(run_dir) / "config.json").write_text(config.to_json() + "\n")
+
+
+def pretrained_embeddings(model_config, vocabulary, token_counts, run_dir: Path, extra: dict):
+    """GloVe rows for the vocabulary when the config's mode asks for them (else None).
+
+    Prints the coverage report, saves it as `coverage.json` and adds it to the run's metrics.
+    """
+    if model_config.embedding_mode == "learned":
+        return None
+    from zoo import embeddings
+
+    words, vectors = embeddings.load_glove()
+    matrix, coverage = embeddings.build_embedding_matrix(
+        vocabulary, words, vectors, seed=model_config.seed, token_counts=token_counts)
+    print(coverage)
+    coverage.save(Path(run_dir) / "coverage.json")
+    extra["glove_coverage"] = coverage.to_dict()
+    return matrix
+
+
+def batches_for(make_dataset, data, vectorizer, training, seed: int) -> dict:
+    """Train (shuffled), dev and test batches; bucketed by length unless training.bucketing is off."""
+    padding = "bucket" if training.bucketing else "fixed"
+    return {
+        split: make_dataset(getattr(data, split), vectorizer, batch_size=training.batch_size,
+                            shuffle=split == "train", seed=seed, padding=padding)
+        for split in ("train", "dev", "test")
+    }

@@ -38,9 +38,8 @@ TRAINING = TrainingConfig(
 
 def run(model_config: AcceptorConfig, training: TrainingConfig, dataset: str, run_dir):
     import zoo.data
-    from recipes.artifacts import save_config, save_vectorizer
-    from zoo import embeddings, models
-    from zoo.data.batching import classification_dataset
+    from recipes.artifacts import pretrained_embeddings, save_config, save_vectorizer
+    from zoo import models
     from zoo.data.vectorize import ZooVectorizer, build_word_vectorizer, count_word_tokens
     from zoo.training import fit_evaluate_save
 
@@ -52,16 +51,8 @@ def run(model_config: AcceptorConfig, training: TrainingConfig, dataset: str, ru
     vocabulary = vectorizer.get_vocabulary()
     model_config = dataclasses.replace(
         model_config, vocabulary_size=len(vocabulary), num_classes=len(data.label_names))
-
-    # The embeddings: GloVe where the mode asks for it, with its coverage of our vocabulary.
-    matrix, extra = None, {"data_sizes": data.sizes()}
-    if model_config.embedding_mode != "learned":
-        words, vectors = embeddings.load_glove()
-        matrix, coverage = embeddings.build_embedding_matrix(
-            vocabulary, words, vectors, seed=model_config.seed, token_counts=count_word_tokens(train_texts))
-        print(coverage)
-        coverage.save(run_dir / "coverage.json")
-        extra["glove_coverage"] = coverage.to_dict()
+    extra = {"data_sizes": data.sizes(), "label_names": list(data.label_names)}
+    matrix = pretrained_embeddings(model_config, vocabulary, count_word_tokens(train_texts), run_dir, extra)
 
     # The model.
     model = training.compile(models.acceptor(model_config, embedding_matrix=matrix))
@@ -69,13 +60,16 @@ def run(model_config: AcceptorConfig, training: TrainingConfig, dataset: str, ru
     save_vectorizer(run_dir, vectorizer)
 
     # Fit with early stopping on dev, evaluate on test, save the run.
-    padding = "bucket" if training.bucketing else "fixed"
-    batches = {
-        split: classification_dataset(getattr(data, split), vectorizer, batch_size=training.batch_size,
-                                      shuffle=split == "train", seed=model_config.seed, padding=padding)
-        for split in ("train", "dev", "test")
-    }
+    batches = make_batches(data, vectorizer, training, model_config.seed)
     return fit_evaluate_save(model, batches["train"], batches["dev"], batches["test"], run_dir, training, extra)
+
+
+def make_batches(data, vectorizer, training: TrainingConfig, seed: int = 0) -> dict:
+    """Train (shuffled), dev and test batches, bucketed by length unless `bucketing` is off."""
+    from recipes.artifacts import batches_for
+    from zoo.data.batching import classification_dataset
+
+    return batches_for(classification_dataset, data, vectorizer, training, seed)
 
 
 if __name__ == "__main__":

@@ -62,6 +62,27 @@ def command_demo(args) -> int:
     return run_demo(steps=args.steps)
 
 
+RECIPES = ("sentiment", "pos", "snli", "char_lm")
+
+
+def command_train(args) -> int:
+    import importlib
+
+    recipe = importlib.import_module(f"recipes.{args.task}")
+    from recipes._runner import main as run_recipe
+
+    run_recipe(recipe, args.recipe_args)
+    return 0
+
+
+def command_evaluate(args) -> int:
+    from recipes.evaluate import evaluate_run
+
+    metrics = evaluate_run(args.run)
+    print(" ".join(f"{name} {value:.4f}" for name, value in metrics.items()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="zoo",
@@ -73,6 +94,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo = subcommands.add_parser("demo", help="build every factory and fit it a few steps on a tiny set")
     demo.add_argument("--steps", type=int, default=20, help="training steps per model (default 20)")
     demo.set_defaults(handler=command_demo)
+    train = subcommands.add_parser(
+        "train", help="train, evaluate and save a task's recipe (see `zoo train TASK --help`)",
+        add_help=False)
+    train.add_argument("task", choices=RECIPES)
+    train.add_argument("recipe_args", nargs=argparse.REMAINDER, help="the recipe's own options (--set, --dataset, ...)")
+    train.set_defaults(handler=command_train)
+    evaluate = subcommands.add_parser("evaluate", help="re-evaluate a saved run on its test split")
+    evaluate.add_argument("run", help="a run folder (e.g. runs/sentiment)")
+    evaluate.set_defaults(handler=command_evaluate)
     return parser
 
 
@@ -83,7 +113,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     quiet_backend_import()
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except (ValueError, FileNotFoundError, TypeError) as error:
+        # Errors a user can act on (bad input, missing files): one clear line, no traceback.
+        print(f"zoo {args.command}: error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -168,7 +169,7 @@ def fit_evaluate_save(
     run_dir: Path,
     training: TrainingConfig,
     extra_metrics: dict | None = None,
-    verbose: int | str = "auto",
+    verbose: int | None = None,
 ) -> dict:
     """Fits with early stopping on `dev`, evaluates on `test`, writes the run's artefacts.
 
@@ -177,6 +178,9 @@ def fit_evaluate_save(
     config is written by the caller (it knows the config) before training starts.
     """
     run_dir = Path(run_dir)
+    if verbose is None:
+        # A live progress bar in a terminal; one line per epoch in a log file or CI.
+        verbose = 1 if sys.stdout.isatty() else 2
     started = time.time()
     history = model.fit(
         train, validation_data=dev, epochs=training.epochs, callbacks=callbacks(run_dir, training),

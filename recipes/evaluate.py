@@ -1,0 +1,31 @@
+"""Re-evaluates a saved run folder on its test split (`zoo evaluate <run>`)."""
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+
+import keras
+
+
+def evaluate_run(run_dir: str | Path) -> dict:
+    """Loads the run's model (safe mode), rebuilds its test batches, returns the test metrics."""
+    run_dir = Path(run_dir)
+    missing = [name for name in ("recipe.json", "model.keras", "vectorizer.json") if not (run_dir / name).exists()]
+    if missing:
+        raise FileNotFoundError(f"{run_dir} is not a finished run folder: missing {', '.join(missing)}")
+    recipe = json.loads((run_dir / "recipe.json").read_text())
+    module = importlib.import_module(f"recipes.{recipe['task']}")
+    from recipes.artifacts import load_vectorizer
+    from zoo.training import TrainingConfig
+
+    import zoo  # noqa: F401
+    import zoo.layers  # noqa: F401  (registers the zoo's layers before loading)
+
+    model = keras.saving.load_model(run_dir / "model.keras", safe_mode=True)
+    vectorizer = load_vectorizer(run_dir)
+    training = TrainingConfig.from_dict(recipe["training"])
+    import zoo.data
+
+    test = module.make_batches(zoo.data.load(recipe["dataset"]), vectorizer, training)["test"]
+    return {name: float(value) for name, value in model.evaluate(test, return_dict=True, verbose=0).items()}

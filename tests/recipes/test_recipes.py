@@ -1,0 +1,56 @@
+"""The recipes end to end on the real corpora, with tiny models so the default run stays fast."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from recipes import sentiment
+from recipes._runner import apply_settings, main
+from zoo.training import TrainingConfig
+
+TINY = ["--set", "epochs=2", "--set", "encoder.units=4", "--set", "embedding_mode=learned",
+        "--set", "embedding_dim=8"]
+
+
+def test_sentiment_recipe_trains_saves_and_reevaluates(tmp_path):
+    metrics = main(sentiment, ["--runs", str(tmp_path), *TINY])
+    run_dir = tmp_path / "sentiment"
+    for artefact in ("model.keras", "config.json", "metrics.json", "curves.png", "history.csv",
+                     "vectorizer.json", "recipe.json"):
+        assert (run_dir / artefact).exists(), artefact
+    assert any((run_dir / "logs").rglob("*tfevents*"))
+    saved = json.loads((run_dir / "metrics.json").read_text())
+    assert saved["epochs"] == 2
+    assert saved["data_sizes"]["test"] > 250
+    assert 0.0 <= saved["test"]["accuracy"] <= 1.0
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["encoder"]["units"] == 4 and config["kind"] == "AcceptorConfig"
+
+    from recipes.evaluate import evaluate_run
+
+    again = evaluate_run(run_dir)
+    assert again["accuracy"] == pytest.approx(metrics["test"]["accuracy"], abs=1e-6)
+
+    # A second run never overwrites a finished one.
+    main(sentiment, ["--runs", str(tmp_path), *TINY, "--set", "epochs=1"])
+    assert json.loads((run_dir / "metrics.json").read_text())["epochs"] == 2
+    assert json.loads((tmp_path / "sentiment-2" / "metrics.json").read_text())["epochs"] == 1
+
+
+def test_settings_are_routed_and_checked():
+    model, training = apply_settings(sentiment.MODEL, TrainingConfig(), ["batch_size=8", "encoder.units=3"])
+    assert training.batch_size == 8 and model.encoder.units == 3
+    with pytest.raises(ValueError, match="unknown setting 'encoder.size'"):
+        apply_settings(sentiment.MODEL, TrainingConfig(), ["encoder.size=3"])
+    with pytest.raises(ValueError, match="batch_size expects int, got 'big'"):
+        apply_settings(sentiment.MODEL, TrainingConfig(), ["batch_size=big"])
+
+
+def test_cli_rejects_bad_settings_clearly(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "zoo", "train", "sentiment", "--runs", str(tmp_path), "--set", "encoder.cells=9"],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2
+    assert "unknown setting 'encoder.cells'" in result.stderr
+    assert "Traceback" not in result.stderr
