@@ -4,7 +4,12 @@
 modules are pure Python; the TensorFlow-only parts (`vectorize`, `batching`, `tfds_datasets`) are
 imported on their own.
 """
+from zoo.data import tfds_datasets
 from zoo.data.registry import REGISTRY, load, names
 from zoo.data.task_data import TASKS, TaskData
+
+# The tensorflow-datasets names (for users who are online): "tfds:<name>", and the bare name
+# where no registry corpus has it. tensorflow_datasets itself is imported on first use only.
+tfds_datasets.register_tfds_datasets(REGISTRY)
 
 __all__ = ["REGISTRY", "TASKS", "TaskData", "load", "names"]

@@ -32,4 +32,4 @@ def acceptor(config: AcceptorConfig, embedding_matrix=None) -> keras.Model:
         features = dropout(features)
     probabilities = keras.layers.Dense(config.num_classes, activation="softmax", name="probabilities")(features)
     model = keras.Model(token_ids, probabilities, name="acceptor")
-    return components.finish(model, config, embedding, embedding_matrix)
+    return components.finish(model, config)

@@ -5,6 +5,7 @@ import numpy as np
 
 import keras
 
+from zoo.embeddings import make_embedding_layer
 from zoo.layers import PaddingMask, SequenceEncoder
 from zoo.models.config import ModelConfig
 
@@ -15,35 +16,22 @@ def token_input(name: str = "token_ids") -> keras.KerasTensor:
 
 
 def make_embedding(config: ModelConfig, embedding_matrix=None) -> keras.layers.Embedding:
-    """The token embedding in the config's mode.
+    """The token embedding in the config's mode (see `zoo.embeddings.make_embedding_layer`).
 
     `learned`: random initialisation, trained. `glove_frozen`: `embedding_matrix` as is, not
-    trained. `glove_finetuned`: `embedding_matrix` as the initial value, trained. The matrix is
-    assigned after the layer is built (see `assign_embedding_matrix`) rather than passed as a
-    `Constant` initializer, which would copy the whole matrix into the saved config.
+    trained. `glove_finetuned`: `embedding_matrix` as the initial value, trained. The matrix
+    becomes the layer's weights (saved with them), not an initializer copied into the config.
     """
+    expected = (config.vocabulary_size, config.embedding_dim)
     if config.embedding_mode != "learned" and embedding_matrix is None:
         raise ValueError(
-            f"embedding_mode={config.embedding_mode!r} needs an embedding_matrix "
-            f"(shape ({config.vocabulary_size}, {config.embedding_dim})); see zoo.embeddings"
+            f"embedding_mode={config.embedding_mode!r} needs an embedding_matrix of shape {expected}; "
+            f"see zoo.embeddings.build_embedding_matrix"
         )
-    return keras.layers.Embedding(
-        config.vocabulary_size,
-        config.embedding_dim,
-        embeddings_initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=config.seed),
-        trainable=config.embedding_mode != "glove_frozen",
-        name="embedding",
-    )
-
-
-def assign_embedding_matrix(layer: keras.layers.Embedding, config: ModelConfig, matrix) -> None:
-    if matrix is None:
-        return
-    matrix = np.asarray(matrix, dtype="float32")
-    expected = (config.vocabulary_size, config.embedding_dim)
-    if matrix.shape != expected:
-        raise ValueError(f"embedding_matrix has shape {matrix.shape}, the config needs {expected}")
-    layer.embeddings.assign(matrix)
+    if embedding_matrix is not None and np.shape(embedding_matrix) != expected:
+        raise ValueError(f"embedding_matrix has shape {np.shape(embedding_matrix)}, the config needs {expected}")
+    source = config.vocabulary_size if config.embedding_mode == "learned" else embedding_matrix
+    return make_embedding_layer(config.embedding_mode, source, config.embedding_dim, seed=config.seed)
 
 
 def make_encoder(config: ModelConfig, name: str = "encoder") -> SequenceEncoder:
@@ -67,8 +55,7 @@ def output_dropout(config: ModelConfig):
     return keras.layers.Dropout(config.dropout, seed=config.seed, name="output_dropout") if config.dropout else None
 
 
-def finish(model: keras.Model, config: ModelConfig, embedding, embedding_matrix) -> keras.Model:
-    assign_embedding_matrix(embedding, config, embedding_matrix)
+def finish(model: keras.Model, config: ModelConfig) -> keras.Model:
     # The config travels with the model object; recipes also save it as JSON beside the weights.
     model.zoo_config = config
     return model

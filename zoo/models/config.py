@@ -10,10 +10,10 @@ import json
 import typing
 from typing import Any
 
+from zoo.embeddings import EMBEDDING_MODES
 from zoo.layers.encoder import CELL_KINDS, IMPLEMENTATIONS
 from zoo.layers.masking import POOLINGS
 
-EMBEDDING_MODES = ("learned", "glove_frozen", "glove_finetuned")
 USE_CUDNN_VALUES = ("auto", True, False)
 
 

@@ -28,7 +28,7 @@ def language_model(config: LanguageModelConfig, embedding_matrix=None) -> keras.
         config, token_ids, embedding, components.make_encoder(config), config.vocabulary_size,
         "language_model",
     )
-    return components.finish(model, config, embedding, embedding_matrix)
+    return components.finish(model, config)
 
 
 def generate(

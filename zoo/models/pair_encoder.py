@@ -35,4 +35,4 @@ def pair_encoder(config: PairEncoderConfig, embedding_matrix=None) -> keras.Mode
         features = output_dropout(features)
     probabilities = keras.layers.Dense(config.num_classes, activation="softmax", name="probabilities")(features)
     model = keras.Model(inputs, probabilities, name="pair_encoder")
-    return components.finish(model, config, embedding, embedding_matrix)
+    return components.finish(model, config)

@@ -33,4 +33,4 @@ def transducer(config: TransducerConfig, embedding_matrix=None) -> keras.Model:
     model = _per_token_head(
         config, token_ids, embedding, components.make_encoder(config), config.num_classes, "transducer"
     )
-    return components.finish(model, config, embedding, embedding_matrix)
+    return components.finish(model, config)
