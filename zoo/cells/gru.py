@@ -38,7 +38,9 @@ class GRUCell(RecurrentCell):
     def call(self, inputs, states, training=None):
         h_previous = states[0] if isinstance(states, (list, tuple)) else states
         inputs, h_dropped = self.dropped_inputs(inputs, h_previous, training)
-        input_bias, recurrent_bias = ops.unstack(self.bias, 2, axis=0)
+        # convert first: Keras' jax `unstack` hands the Variable itself to `lax.index_in_dim`,
+        # which recent jax refuses ("Triggering __jax_array__() ... no longer supported").
+        input_bias, recurrent_bias = ops.unstack(ops.convert_to_tensor(self.bias), 2, axis=0)
         x_z, x_r, x_h = ops.split(ops.matmul(inputs, self.kernel) + input_bias, 3, axis=-1)
         h_z, h_r, h_h = ops.split(
             ops.matmul(h_dropped, self.recurrent_kernel) + recurrent_bias, 3, axis=-1
