@@ -49,7 +49,8 @@ def loss_and_gradients(layer, inputs, loss_fn, **call_kwargs):
             outputs, _ = layer.stateless_call(trainable_values, non_trainable, x, **call_kwargs)
             return loss_fn(outputs)
 
-        loss, (weight_grads, input_grad) = jax.value_and_grad(loss_of, argnums=(0, 1))(
+        # jit: one XLA compilation for the whole loss and its gradient instead of one per op.
+        loss, (weight_grads, input_grad) = jax.jit(jax.value_and_grad(loss_of, argnums=(0, 1)))(
             trainable, jax.numpy.asarray(inputs)
         )
         grads = [input_grad, *weight_grads]
@@ -76,7 +77,8 @@ def loss_and_gradients(layer, inputs, loss_fn, **call_kwargs):
 def weighted_sum_loss(probe):
     """A loss `sum(outputs * probe)`: every output element gets its own (fixed) weight."""
     probe = np.asarray(probe, dtype="float32")
-    return lambda outputs: ops.sum(outputs * probe)
+    # A backend tensor, not the numpy array: torch's `tensor * ndarray` would call `__array__`.
+    return lambda outputs: ops.sum(outputs * ops.convert_to_tensor(probe))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """The cells use keras.ops only, so the whole cell suite must pass on jax and torch too.
 
-`test_cell_suite_passes_on_backend` (marker `backends`, slow: a fresh interpreter per backend)
-reruns `tests/cells` with KERAS_BACKEND set, deselecting itself with `-m "not backends"`. It skips
-with the reason when the backend's package is not installed.
+`test_cell_suite_passes_on_backend` (markers `backends` and `slow`; minutes on jax, which compiles
+every scan) reruns `tests/cells` in a fresh interpreter with KERAS_BACKEND set, deselecting itself
+with `-m "not backends"`. It skips, saying why, when the backend's package is not installed.
 """
 import importlib.util
 import os
@@ -24,6 +24,7 @@ def test_keras_runs_on_the_backend_the_environment_names():
         assert keras.backend.backend() == expected
 
 
+@pytest.mark.slow  # minutes: jax compiles every scan; deselect with -m "not backends"
 @pytest.mark.backends
 @pytest.mark.parametrize("backend", sorted(BACKEND_PACKAGES))
 def test_cell_suite_passes_on_backend(backend):
