@@ -128,6 +128,13 @@ def sha256_file(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def _umask_mode(mode: int) -> int:
+    """`mode` less the process umask (mkstemp/mkdtemp create private 0600/0700 entries)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mode & ~mask
+
+
 def _is_archive(path: Path) -> bool:
     return path.is_file() and path.name.endswith(ARCHIVE_SUFFIXES) and not path.name.startswith(".")
 
@@ -337,6 +344,7 @@ def unpack(package: Package, *, root: str | os.PathLike | None = None,
     try:
         if _extract(archive, tmp, select) == 0:
             raise FetchError(f"{archive} holds no files to unpack")
+        os.chmod(tmp, _umask_mode(0o777))
         try:
             os.rename(tmp, target)
         except OSError:
@@ -354,6 +362,7 @@ def write_atomic(path: Path, write: Callable[[Any], None], *, binary: bool = Fal
     try:
         with (os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8")) as f:
             write(f)
+        os.chmod(tmp_name, _umask_mode(0o666))
         os.replace(tmp_name, path)
     except BaseException:
         try:
