@@ -54,3 +54,40 @@ def test_cli_rejects_bad_settings_clearly(tmp_path):
     assert result.returncode == 2
     assert "unknown setting 'encoder.cells'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_killed_run_resumes_from_its_last_finished_epoch(tmp_path):
+    import csv
+    import os
+    import signal
+    import time
+
+    command = [sys.executable, "-m", "recipes.sentiment", "--runs", str(tmp_path), *TINY,
+               "--set", "patience=50"]
+    history = tmp_path / "sentiment" / "history.csv"
+
+    def finished_epochs():
+        if not history.exists():
+            return []
+        with open(history, newline="") as handle:
+            return [int(row["epoch"]) for row in csv.DictReader(handle)]
+
+    process = subprocess.Popen([*command, "--set", "epochs=50"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while len(finished_epochs()) < 2 and time.time() < deadline and process.poll() is None:
+        time.sleep(0.5)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    done_before_kill = finished_epochs()
+    assert len(done_before_kill) >= 2, "the run did not get through two epochs in time"
+    assert not (tmp_path / "sentiment" / "metrics.json").exists()
+
+    total = len(done_before_kill) + 1
+    subprocess.run([*command, "--set", f"epochs={total}"], check=True, capture_output=True, timeout=300)
+    epochs = finished_epochs()
+    # Training went on where it stopped (an epoch may have finished between backup and kill,
+    # and is then redone), instead of starting again from epoch 0.
+    assert epochs[: len(done_before_kill)] == done_before_kill
+    assert epochs[-1] == total - 1
+    assert epochs.count(0) == 1
+    assert json.loads((tmp_path / "sentiment" / "metrics.json").read_text())["test"]["accuracy"] > 0
