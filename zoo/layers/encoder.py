@@ -4,10 +4,11 @@ from __future__ import annotations
 import keras
 
 from zoo.cells import CELLS
+from zoo.layers.fast_rnn import HoistedRNN
 from zoo.layers.masking import POOLINGS, MaskedPooling
 
 CELL_KINDS = tuple(CELLS)
-IMPLEMENTATIONS = ("auto", "builtin", "custom")
+IMPLEMENTATIONS = ("auto", "builtin", "custom", "hoisted")
 
 # Keras' own sequence layer for each cell kind. The gated Elman has none.
 BUILTIN_LAYERS = {
@@ -42,7 +43,9 @@ def make_recurrent_layer(
 
     `builtin` gives Keras' layer configured so it is eligible for cuDNN on a GPU: tanh/sigmoid,
     a bias, `reset_after=True` for the GRU, no recurrent dropout, no unroll. `custom` gives the
-    zoo's cell inside `keras.layers.RNN`. Both hold the same weights in the same layout.
+    zoo's cell inside `keras.layers.RNN`; `hoisted` gives the zoo's cell inside
+    `zoo.layers.fast_rnn.HoistedRNN` (input projection hoisted out of the loop). All hold the same
+    weights in the same layout.
     """
     implementation = resolve_implementation(cell, implementation)
     if implementation == "builtin":
@@ -58,7 +61,36 @@ def make_recurrent_layer(
             options["reset_after"] = True
         return BUILTIN_LAYERS[cell](units, seed=seed, name=name, **options)
     recurrent_cell = CELLS[cell](units, recurrent_dropout=recurrent_dropout, seed=seed)
+    if implementation == "hoisted":
+        # The zoo's cell with the input projection hoisted out of the loop (same weights).
+        return HoistedRNN(recurrent_cell, return_sequences=True, name=name)
     return keras.layers.RNN(recurrent_cell, return_sequences=True, name=name)
+
+
+def describe_path(cell: str, implementation_used: str, use_cudnn="auto") -> dict:
+    """Which code path a recurrent layer of this kind runs (see `SequenceEncoder.code_path`)."""
+    if implementation_used == "builtin":
+        layer, loop = BUILTIN_LAYERS[cell].__name__, "keras"
+    elif implementation_used == "hoisted":
+        layer, loop = f"HoistedRNN({CELLS[cell].__name__})", "hoisted input projection"
+    else:
+        layer, loop = f"RNN({CELLS[cell].__name__})", "keras generic"
+    cudnn_eligible = implementation_used == "builtin" and cell in ("lstm", "gru") and use_cudnn is not False
+    return {
+        "implementation": implementation_used,
+        "layer": layer,
+        "loop": loop,
+        "cudnn_eligible": cudnn_eligible,
+        "gpu_visible": _gpu_visible(),
+    }
+
+
+def _gpu_visible() -> bool:
+    if keras.backend.backend() != "tensorflow":
+        return False
+    import tensorflow as tf
+
+    return bool(tf.config.list_logical_devices("GPU"))
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -73,7 +105,9 @@ class SequenceEncoder(keras.layers.Layer):
     Args:
         cell: "elman", "gated_elman", "lstm" or "gru".
         implementation: "builtin" (Keras' layers, cuDNN-eligible), "custom" (the zoo's cells in
-            `keras.layers.RNN`) or "auto" (builtin where Keras has the layer).
+            `keras.layers.RNN`), "hoisted" (the zoo's cells in `zoo.layers.fast_rnn.HoistedRNN`, the
+            input projection hoisted out of the loop; same weights) or "auto" (builtin where
+            Keras has the layer, else custom). `code_path` describes the result.
         units: hidden width of each direction.
         layers: number of stacked recurrent layers.
         bidirectional: run each layer both ways and concatenate.
@@ -129,6 +163,16 @@ class SequenceEncoder(keras.layers.Layer):
     @property
     def output_dim(self) -> int:
         return self.units * (2 if self.bidirectional else 1)
+
+    @property
+    def code_path(self) -> dict:
+        """Which recurrent code path runs: the layer, the loop, and cuDNN eligibility.
+
+        `cudnn_eligible` says whether Keras would take the cuDNN kernel on a GPU (builtin LSTM/GRU,
+        `use_cudnn` not False); `gpu_visible` whether TensorFlow sees one now. XLA is chosen at
+        compile time (`zoo.training.compile_defaults(jit_compile=...)`), not here.
+        """
+        return describe_path(self.cell, self.implementation_used, self.use_cudnn)
 
     def build(self, input_shape):
         shape = tuple(input_shape)
