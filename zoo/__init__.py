@@ -4,3 +4,12 @@ Importing `zoo` imports Keras (and its backend); the `zoo` command line quietens
 start-up log before that import, a library import leaves the user's logging settings alone.
 """
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # `zoo.load` is imported on first use, so `import zoo` does not import Keras.
+    if name == "load":
+        from zoo.loading import load
+
+        return load
+    raise AttributeError(f"module 'zoo' has no attribute {name!r}")

@@ -83,6 +83,27 @@ def command_evaluate(args) -> int:
     return 0
 
 
+def command_export(args) -> int:
+    from zoo.export.saved_model import export_run
+
+    print(export_run(args.run, root=args.root, version=args.version, name=args.name))
+    return 0
+
+
+def command_predict(args) -> int:
+    # TensorFlow only: the SavedModel carries the vectorizer and the model, no zoo model code runs.
+    import json
+
+    from zoo.export.client import format_result, predict
+
+    kind, results = predict(args.saved_model, args.texts, file=args.file, pair=args.pair,
+                            top=args.top, generate=args.generate, temperature=args.temperature,
+                            seed=args.seed)
+    for result in results:
+        print(json.dumps(result, ensure_ascii=False) if args.json else format_result(kind, result))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="zoo",
@@ -103,6 +124,27 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = subcommands.add_parser("evaluate", help="re-evaluate a saved run on its test split")
     evaluate.add_argument("run", help="a run folder (e.g. runs/sentiment)")
     evaluate.set_defaults(handler=command_evaluate)
+    export = subcommands.add_parser(
+        "export", help="export a run as a SavedModel serving raw text (saved_models/<name>/<version>/)")
+    export.add_argument("run", help="a run folder (e.g. runs/sentiment)")
+    export.add_argument("--version", type=int, default=None,
+                        help="version number (default: the next free one; existing ones are never overwritten)")
+    export.add_argument("--root", default="saved_models", help="folder of exports (default ./saved_models)")
+    export.add_argument("--name", default=None, help="served name (default: the run folder's name)")
+    export.set_defaults(handler=command_export)
+    predict = subcommands.add_parser(
+        "predict", help="run an exported SavedModel on raw text (TensorFlow only)")
+    predict.add_argument("saved_model", help="an export: saved_models/<name> (highest version) or its <version>/ folder")
+    predict.add_argument("texts", nargs="*", help="inputs (with --pair: premise hypothesis [premise hypothesis ...])")
+    predict.add_argument("--file", help="one input per line ('premise<TAB>hypothesis' with --pair; - for stdin)")
+    predict.add_argument("--pair", action="store_true", help="premise/hypothesis inputs (pair encoder exports)")
+    predict.add_argument("--json", action="store_true", help="one JSON object per input")
+    predict.add_argument("--top", type=int, default=5, help="language models: next tokens shown (default 5)")
+    predict.add_argument("--generate", type=int, default=None, metavar="N",
+                         help="language models: sample N tokens after each prefix")
+    predict.add_argument("--temperature", type=float, default=1.0, help="with --generate (0: argmax; default 1)")
+    predict.add_argument("--seed", type=int, default=0, help="with --generate (default 0)")
+    predict.set_defaults(handler=command_predict)
     return parser
 
 

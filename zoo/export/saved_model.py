@@ -1,0 +1,360 @@
+"""SavedModel export: raw text in, labels out, servable by TensorFlow Serving without the zoo.
+
+`export_saved_model(model, vectorizer, path)` writes `path/<version>/` (the layout TensorFlow
+Serving watches: `saved_models/<name>/<version>/`, integer versions, the next free one by default)
+holding the SavedModel and a `metadata.json`. `export_run(run_dir)` does it for a run folder
+(`zoo export runs/sentiment`), taking the name from the folder.
+
+Guarantees:
+
+- The vectorizer runs inside the graph: signatures take batches of raw strings (see
+  `zoo.export.signatures` for what each returns).
+- Atomic: everything is written to a temporary folder beside the target (`path/.tmp-<version>-*`,
+  a name TensorFlow Serving ignores) and renamed into place only when complete; a failed export
+  removes it, a killed one leaves it behind but never a partial `<version>/`.
+- Portable: every Keras LSTM/GRU (also inside `SequenceEncoder` and `Bidirectional`) is switched to
+  the generic path (`use_cudnn=False`) while the graph is traced, so an export made with a GPU
+  visible holds no `CudnnRNN*` op (which has no CPU kernel); the written graph is checked for ops
+  without a CPU kernel before it is renamed into place.
+- Built with `keras.export.ExportArchive`, the model and the vectorizer's lookup layers tracked
+  explicitly.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from zoo.export import signatures
+
+KINDS = ("acceptor", "transducer", "pair_encoder", "language_model")
+METADATA_FILE = "metadata.json"
+DEFAULT_CONTEXT = 256
+DEFAULT_ROOT = "saved_models"
+
+
+# --- which model is it -------------------------------------------------------------------------
+
+def model_kind(model: keras.Model) -> str:
+    """"acceptor", "transducer", "pair_encoder" or "language_model" (from the config or the name)."""
+    config = getattr(model, "zoo_config", None)
+    if config is not None:
+        by_config = {"AcceptorConfig": "acceptor", "TransducerConfig": "transducer",
+                     "PairEncoderConfig": "pair_encoder", "LanguageModelConfig": "language_model"}
+        if type(config).__name__ in by_config:
+            return by_config[type(config).__name__]
+    if model.name in KINDS:
+        return model.name
+    raise ValueError(
+        f"cannot tell which zoo model {model.name!r} is (expected a model built by "
+        f"zoo.models.acceptor/transducer/pair_encoder/language_model, named one of {KINDS})")
+
+
+# --- portability: no cuDNN-only ops in the graph -----------------------------------------------
+
+def recurrent_layers(model: keras.Model) -> list:
+    """Every Keras LSTM/GRU inside `model`, nested ones included (SequenceEncoder, Bidirectional)."""
+    found, seen, stack = [], set(), [model]
+    while stack:
+        layer = stack.pop()
+        if id(layer) in seen:
+            continue
+        seen.add(id(layer))
+        if isinstance(layer, keras.layers.LSTM | keras.layers.GRU):
+            found.append(layer)
+        stack.extend(layer._flatten_layers(include_self=False, recursive=True))
+        for attribute in ("forward_layer", "backward_layer", "layer"):  # Bidirectional's copies
+            child = getattr(layer, attribute, None)
+            if isinstance(child, keras.layers.Layer):
+                stack.append(child)
+    return found
+
+
+@contextlib.contextmanager
+def generic_recurrent_path(model: keras.Model):
+    """Sets `use_cudnn=False` on every Keras LSTM/GRU of `model` for the duration, then restores.
+
+    Keras decides between cuDNN and its generic loop when a graph is traced; tracing with this
+    in force gives a graph that runs on any device (`use_cudnn` is not saved in `get_config`).
+    """
+    layers = recurrent_layers(model)
+    saved = [(layer, layer.use_cudnn) for layer in layers]
+    try:
+        for layer in layers:
+            layer.use_cudnn = False
+        yield layers
+    finally:
+        for layer, value in saved:
+            layer.use_cudnn = value
+
+
+def graph_op_types(saved_model_dir: str | Path) -> set[str]:
+    """Every op type in a SavedModel's graphs, library functions included (read from the proto)."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    proto = saved_model_pb2.SavedModel()
+    proto.ParseFromString((Path(saved_model_dir) / "saved_model.pb").read_bytes())
+    types = set()
+    for meta_graph in proto.meta_graphs:
+        graph = meta_graph.graph_def
+        functions = {function.signature.name for function in graph.library.function}
+        types.update(node.op for node in graph.node)
+        for function in graph.library.function:
+            types.update(node.op for node in function.node_def)
+        types -= functions  # calls of library functions by name are not kernels
+    return types
+
+
+def ops_without_cpu_kernel(op_types) -> list[str]:
+    """The op types (of `graph_op_types`) that cannot run on a CPU: cuDNN ops and any other op
+    with no CPU (or device-independent) kernel registered in this TensorFlow."""
+    from tensorflow.python.framework import kernels
+
+    missing = []
+    for op in sorted(op_types):
+        if op.startswith("Cudnn"):
+            missing.append(op)
+            continue
+        try:
+            registered = kernels.get_registered_kernels_for_op(op).kernel
+        except Exception:  # an op unknown to this build: report it rather than guess
+            missing.append(op)
+            continue
+        if not any(kernel.device_type in ("CPU", "DEFAULT") for kernel in registered):
+            missing.append(op)
+    return missing
+
+
+# --- versions ---------------------------------------------------------------------------------
+
+def versions(path: str | Path) -> list[int]:
+    """The integer version folders under `path` (sorted); temporary folders are not versions."""
+    path = Path(path)
+    if not path.is_dir():
+        return []
+    return sorted(int(entry.name) for entry in path.iterdir()
+                  if entry.is_dir() and entry.name.isdigit())
+
+
+def next_version(path: str | Path) -> int:
+    """One more than the highest version under `path` (1 for none): TF Serving serves the highest."""
+    found = versions(path)
+    return (found[-1] + 1) if found else 1
+
+
+# --- the archive ------------------------------------------------------------------------------
+
+def _label_names(model: keras.Model, kind: str, label_names) -> list[str] | None:
+    if kind == "language_model":
+        return None
+    classes = int(model.output_shape[-1])
+    if label_names is None:
+        return [str(index) for index in range(classes)]
+    label_names = [str(name) for name in label_names]
+    if len(label_names) != classes:
+        raise ValueError(f"label_names has {len(label_names)} names, the model has {classes} classes")
+    return label_names
+
+
+def _separator(vocabulary: list[str]) -> str:
+    """"" for a character vocabulary, " " for words (as `zoo.models.generate`)."""
+    return "" if all(len(token) <= 1 for token in vocabulary[2:]) else " "
+
+
+def build_archive(model: keras.Model, encoder: signatures.TextEncoder, kind: str,
+                  label_names: list[str] | None, context: int = DEFAULT_CONTEXT):
+    """A `keras.export.ExportArchive` with the kind's signatures (the first is serving_default)."""
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    for layer in encoder.layers:  # lookup tables are not found through the endpoints alone
+        archive.track(layer)
+    text = signatures.text_spec
+    if kind == "acceptor":
+        archive.add_endpoint("classify", signatures.classify_fn(model, encoder, label_names),
+                             input_signature=[text("text")])
+    elif kind == "pair_encoder":
+        archive.add_endpoint("classify", signatures.classify_pair_fn(model, encoder, label_names),
+                             input_signature=[text("premise"), text("hypothesis")])
+    elif kind == "transducer":
+        archive.add_endpoint("tag", signatures.tag_fn(model, encoder, label_names),
+                             input_signature=[text("text")])
+    elif kind == "language_model":
+        vocabulary = encoder.vocabulary()
+        archive.add_endpoint("next", signatures.next_fn(model, encoder, context),
+                             input_signature=[text("prefix")])
+        archive.add_endpoint(
+            "generate", signatures.generate_fn(model, encoder, context, _separator(vocabulary)),
+            input_signature=[text("prefix"), tf.TensorSpec([], tf.int32, name="length"),
+                             tf.TensorSpec([], tf.float32, name="temperature"),
+                             tf.TensorSpec([], tf.int64, name="seed")])
+        constant = tf.constant(vocabulary, tf.string)
+        archive.add_endpoint("vocabulary", lambda: {"vocabulary": tf.identity(constant)},
+                             input_signature=[])
+    else:
+        raise ValueError(f"unknown model kind {kind!r}; known: {KINDS}")
+    return archive
+
+
+def _versions_of_libraries() -> dict:
+    import zoo
+
+    return {"zoo": zoo.__version__, "keras": keras.__version__, "tensorflow": tf.__version__}
+
+
+def build_metadata(model, encoder, kind, label_names, version, name, context, task=None,
+                   dataset=None, config=None, hyperparameters=None, test_metrics=None,
+                   extra=None) -> dict:
+    if config is None and getattr(model, "zoo_config", None) is not None:
+        config = model.zoo_config.to_dict()
+    vocabulary = encoder.vocabulary()
+    metadata = {
+        "name": name,
+        "version": version,
+        "kind": kind,
+        "task": task,
+        "dataset": dataset,
+        "versions": _versions_of_libraries(),
+        "config": config,
+        "hyperparameters": hyperparameters,
+        "test_metrics": test_metrics,
+        "vocabulary_size": len(vocabulary),
+        "label_names": label_names,
+        "exported_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "serving_default": signatures.DEFAULT_SIGNATURE[kind],
+        "signatures": signatures.describe(kind, context),
+        "input_handling": (
+            "raw UTF-8 strings; invalid UTF-8 bytes become U+FFFD; empty or whitespace-only text "
+            "is the single OOV token [UNK] (classifiers return the model's output for it; the "
+            "tagger returns no tokens, lengths 0)"),
+    }
+    if kind == "language_model":
+        metadata["context"] = context
+        metadata["vocabulary"] = vocabulary
+        metadata["reserved_ids"] = list(signatures.RESERVED_IDS)
+    if extra:
+        metadata.update(extra)
+    return metadata
+
+
+def _write_metadata(folder: Path, metadata: dict) -> None:
+    (folder / METADATA_FILE).write_text(json.dumps(metadata, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def _fsync_tree(folder: Path) -> None:
+    """Flushes every file (and folder) so the rename publishes complete data."""
+    for directory, _, files in os.walk(folder):
+        for name in files:
+            with open(os.path.join(directory, name), "rb") as handle:
+                os.fsync(handle.fileno())
+        descriptor = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
+
+def export_saved_model(model: keras.Model, vectorizer, path: str | Path, *, version: int | None = None,
+                       label_names=None, task: str | None = None, dataset: str | None = None,
+                       config: dict | None = None, hyperparameters: dict | None = None,
+                       test_metrics: dict | None = None, context: int = DEFAULT_CONTEXT,
+                       extra_metadata: dict | None = None) -> Path:
+    """Exports `model` with `vectorizer` inside the graph to `path/<version>/`; returns that folder.
+
+    Args:
+        model: a zoo model (acceptor, transducer, pair encoder or language model).
+        vectorizer: the run's vectorizer (`ZooVectorizer`, `TextVectorization` or
+            `TokenVectorizer`).
+        path: the model's folder, e.g. `saved_models/sentiment` (its name is the served name).
+        version: an integer >= 1 that does not exist yet; default: the next free one.
+        label_names: class names in output order (default "0", "1", ...); unused for a language
+            model.
+        task, dataset, config, hyperparameters, test_metrics: recorded in `metadata.json`
+            (`config` defaults to the model's `zoo_config`).
+        context: a language model reads at most this many of the latest tokens.
+        extra_metadata: more entries for `metadata.json`.
+
+    Raises:
+        ValueError: the version exists already, the model is not a zoo model, or the graph holds
+            an op with no CPU kernel.
+    """
+    path = Path(path)
+    kind = model_kind(model)
+    encoder = signatures.TextEncoder(vectorizer)
+    label_names = _label_names(model, kind, label_names)
+    if context < 1:
+        raise ValueError(f"context must be >= 1, got {context}")
+    path.mkdir(parents=True, exist_ok=True)
+    if version is None:
+        version = next_version(path)
+    elif isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError(f"version must be an integer >= 1, got {version!r}")
+    target = path / str(version)
+    if target.exists():
+        raise ValueError(f"{target} exists already: versions are never overwritten "
+                         f"(omit the version for the next free one, {next_version(path)})")
+
+    temporary = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=path))
+    try:
+        # mkdtemp makes the folder private (0700); a server running as another user must read it.
+        umask = os.umask(0)
+        os.umask(umask)
+        temporary.chmod(0o777 & ~umask)
+        with generic_recurrent_path(model):
+            archive = build_archive(model, encoder, kind, label_names, context)
+            archive.write_out(str(temporary), verbose=False)
+        blocked = ops_without_cpu_kernel(graph_op_types(temporary))
+        if blocked:
+            raise ValueError(f"the exported graph holds ops with no CPU kernel: {blocked}")
+        metadata = build_metadata(
+            model, encoder, kind, label_names, version, path.name, context, task=task,
+            dataset=dataset, config=config, hyperparameters=hyperparameters,
+            test_metrics=test_metrics, extra=extra_metadata)
+        _write_metadata(temporary, metadata)
+        _fsync_tree(temporary)
+        try:
+            # rename(2) is atomic on one filesystem and fails on a non-empty existing folder.
+            os.rename(temporary, target)
+        except OSError as error:
+            raise ValueError(f"cannot publish {target}: {error.strerror} (another export?)") from None
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    return target
+
+
+def export_run(run_dir: str | Path, root: str | Path = DEFAULT_ROOT, version: int | None = None,
+               name: str | None = None, context: int = DEFAULT_CONTEXT) -> Path:
+    """Exports a run folder to `root/<name>/<version>/` (name: the run folder's name).
+
+    Reads `model.keras` (safe mode), `vectorizer.json`, and, where present, `config.json`,
+    `recipe.json` (task, dataset, training settings) and `metrics.json` (test metrics, label
+    names) for the metadata.
+    """
+    from zoo.loading import load, load_vectorizer
+
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise FileNotFoundError(f"no run folder {run_dir}")
+    missing = [file for file in ("model.keras", "vectorizer.json") if not (run_dir / file).exists()]
+    if missing:
+        raise FileNotFoundError(f"{run_dir} is not a finished run folder: missing {', '.join(missing)}")
+
+    def read(file: str) -> dict:
+        return json.loads((run_dir / file).read_text()) if (run_dir / file).exists() else {}
+
+    recipe, metrics, config = read("recipe.json"), read("metrics.json"), read("config.json")
+    model = load(run_dir)
+    vectorizer = load_vectorizer(run_dir)
+    return export_saved_model(
+        model, vectorizer, Path(root) / (name or run_dir.resolve().name), version=version,
+        label_names=metrics.get("label_names"), task=recipe.get("task"),
+        dataset=recipe.get("dataset"), config=config or None,
+        hyperparameters=recipe.get("training"), test_metrics=metrics.get("test"), context=context,
+        extra_metadata={"run": str(run_dir.resolve())})
