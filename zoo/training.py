@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import sys
 import time
 from pathlib import Path
@@ -13,12 +14,80 @@ import keras
 
 from zoo.models.config import JSONConfig, _check_types, _fail
 
+logger = logging.getLogger("zoo.training")
+
+JIT_COMPILE_VALUES = ("auto", "on", "off")
+# Cell kinds whose builtin Keras layer measured faster with XLA on CPU (benchmarks/RESULTS.md).
+XLA_CELLS = ("lstm", "gru")
+
+
+def _encoders(model: keras.Model) -> list:
+    from zoo.layers import SequenceEncoder
+
+    try:
+        layers = list(model._flatten_layers(include_self=False, recursive=True))
+    except AttributeError:  # pragma: no cover - older Keras
+        layers = list(model.layers)
+    found = []
+    for layer in layers:
+        if isinstance(layer, SequenceEncoder) and all(layer is not seen for seen in found):
+            found.append(layer)
+    return found
+
+
+def choose_jit_compile(model: keras.Model, jit_compile="auto", fixed_width: bool = False) -> tuple[bool, str]:
+    """Whether to compile with XLA, and why.
+
+    `"on"`/True and `"off"`/False force it. `"auto"` turns XLA on only where it was measured to
+    help (benchmarks/RESULTS.md): TensorFlow backend, no GPU visible (the cuDNN kernel turns XLA
+    off anyway), every encoder on the builtin LSTM/GRU path, and batches of one fixed width
+    (`fixed_width`; with bucketed or per-batch padding every new width is a new XLA compilation,
+    which costs more than XLA saves in an epoch).
+    """
+    if jit_compile in (True, "on"):
+        return True, "forced on"
+    if jit_compile in (False, "off"):
+        return False, "forced off"
+    if jit_compile != "auto":
+        raise ValueError(f"jit_compile must be one of {JIT_COMPILE_VALUES} or a bool, got {jit_compile!r}")
+    if keras.backend.backend() != "tensorflow":
+        return False, f"auto: off ({keras.backend.backend()} backend)"
+    import tensorflow as tf
+
+    if tf.config.list_logical_devices("GPU"):
+        return False, "auto: off (GPU visible: cuDNN path, which turns XLA off)"
+    encoders = _encoders(model)
+    if not encoders:
+        return False, "auto: off (no zoo encoder)"
+    for encoder in encoders:
+        if encoder.implementation_used != "builtin" or encoder.cell not in XLA_CELLS:
+            return False, f"auto: off ({encoder.code_path['layer']} not measured faster with XLA)"
+    if not fixed_width:
+        return False, "auto: off (batch widths vary: each width would recompile)"
+    return True, "auto: on (CPU, builtin LSTM/GRU, fixed batch width)"
+
+
+def describe_training_path(model: keras.Model) -> str:
+    """One line: each encoder's path (builtin/custom/hoisted, cuDNN) and XLA on/off."""
+    parts = []
+    for encoder in _encoders(model):
+        path = encoder.code_path
+        cudnn = "cuDNN eligible" if path["cudnn_eligible"] else "no cuDNN"
+        gpu = "GPU visible" if path["gpu_visible"] else "no GPU"
+        parts.append(f"{encoder.name}: {path['implementation']} {path['layer']} ({cudnn}, {gpu})")
+    jit = getattr(model, "zoo_jit_compile", None)
+    if jit is not None:
+        parts.append(f"XLA {'on' if jit[0] else 'off'} [{jit[1]}]")
+    return "; ".join(parts) or "no zoo encoder"
+
 
 def compile_defaults(
     model: keras.Model,
     learning_rate: float = 1e-3,
     optimizer: str = "adam",
     clipnorm: float | None = None,
+    jit_compile="auto",
+    fixed_width: bool = False,
     **overrides,
 ) -> keras.Model:
     """Compiles with Adam, sparse categorical cross-entropy and accuracy; returns the model.
@@ -30,6 +99,10 @@ def compile_defaults(
     Args:
         optimizer: "adam" or "sgd" (SGD with Nesterov momentum 0.9).
         clipnorm: clip each gradient to this norm (helps against exploding gradients in RNNs).
+        jit_compile: "auto", "on"/True or "off"/False: XLA (see `choose_jit_compile`). The
+            choice and the recurrent path are logged (logger "zoo.training") and kept in
+            `model.zoo_jit_compile` (bool, reason) and `model.zoo_training_path` (one line).
+        fixed_width: every batch has the same width (no bucketing); lets "auto" choose XLA.
     """
     optimizers = {
         "adam": lambda: keras.optimizers.Adam(learning_rate, clipnorm=clipnorm),
@@ -42,8 +115,13 @@ def compile_defaults(
         loss=keras.losses.SparseCategoricalCrossentropy(),
         weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
     )
+    jit, reason = choose_jit_compile(model, jit_compile, fixed_width)
+    settings["jit_compile"] = jit
     settings.update(overrides)
     model.compile(**settings)
+    model.zoo_jit_compile = (bool(settings["jit_compile"]), reason)
+    model.zoo_training_path = describe_training_path(model)
+    logger.info("training path: %s", model.zoo_training_path)
     return model
 
 
@@ -69,6 +147,9 @@ class TrainingConfig(JSONConfig):
         bucketing: batch sentences of similar length together (less padding, faster epochs).
         max_vocabulary: keep at most this many most frequent tokens (0: all).
         min_count: drop tokens seen fewer times in the training split.
+        jit_compile: "auto", "on" or "off": XLA compilation (see `choose_jit_compile`; "auto"
+            takes XLA on CPU for the builtin LSTM/GRU when batches have one width, i.e. without
+            bucketing).
     """
 
     batch_size: int = 32
@@ -80,6 +161,7 @@ class TrainingConfig(JSONConfig):
     bucketing: bool = True
     max_vocabulary: int = 0
     min_count: int = 1
+    jit_compile: str = "auto"
 
     def __post_init__(self):
         _check_types(self)
@@ -95,9 +177,12 @@ class TrainingConfig(JSONConfig):
             _fail(owner, "clipnorm", self.clipnorm, ">= 0")
         if self.patience < 0 or self.max_vocabulary < 0:
             _fail(owner, "patience/max_vocabulary", (self.patience, self.max_vocabulary), ">= 0")
+        if self.jit_compile not in JIT_COMPILE_VALUES:
+            _fail(owner, "jit_compile", self.jit_compile, f"one of {JIT_COMPILE_VALUES}")
 
     def compile(self, model: keras.Model) -> keras.Model:
-        return compile_defaults(model, self.learning_rate, self.optimizer, self.clipnorm or None)
+        return compile_defaults(model, self.learning_rate, self.optimizer, self.clipnorm or None,
+                                jit_compile=self.jit_compile, fixed_width=not self.bucketing)
 
 
 def choose_run_dir(root: str | Path, task: str) -> Path:

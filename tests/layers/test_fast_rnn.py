@@ -82,3 +82,54 @@ def test_code_path_says_which_loop_runs():
     hoisted = SequenceEncoder(cell="gru", implementation="hoisted", units=2).code_path
     assert hoisted["layer"] == "HoistedRNN(GRUCell)" and not hoisted["cudnn_eligible"]
     assert SequenceEncoder(cell="gated_elman", units=2).code_path["layer"] == "RNN(GatedElmanCell)"
+
+
+def test_jit_compile_choice_is_forced_by_the_config_and_visible():
+    from zoo.training import TrainingConfig, choose_jit_compile
+
+    def model(implementation, cell="lstm"):
+        encoder = models.EncoderConfig(cell=cell, implementation=implementation, units=3)
+        return models.acceptor(models.AcceptorConfig(vocabulary_size=20, embedding_dim=3, encoder=encoder))
+
+    builtin = model("builtin")
+    assert choose_jit_compile(builtin, "auto", fixed_width=True)[0] is True
+    assert choose_jit_compile(builtin, "auto", fixed_width=False)[0] is False  # bucketed widths
+    assert choose_jit_compile(model("custom"), "auto", fixed_width=True)[0] is False
+    assert choose_jit_compile(model("auto", "elman"), "auto", fixed_width=True)[0] is False
+    assert choose_jit_compile(model("custom"), "on")[0] is True
+    assert choose_jit_compile(builtin, "off", fixed_width=True)[0] is False
+    TrainingConfig(bucketing=False, jit_compile="off").compile(builtin)
+    assert builtin.jit_compile is False and builtin.zoo_jit_compile == (False, "forced off")
+    TrainingConfig(bucketing=False).compile(builtin)
+    assert builtin.jit_compile is True
+    assert "builtin LSTM (cuDNN eligible, no GPU)" in builtin.zoo_training_path
+    assert builtin.zoo_training_path.endswith("XLA on [auto: on (CPU, builtin LSTM/GRU, fixed batch width)]")
+    with pytest.raises(ValueError, match="jit_compile"):
+        TrainingConfig(jit_compile="yes")
+
+
+@pytest.mark.slow  # the XLA compilation takes ~10 s alone, over a minute on a loaded machine
+def test_xla_training_step_agrees_with_the_reference_path():
+    """One SGD step (lr 1, so weights move by the gradient) with XLA and without: same weights."""
+    import tensorflow as tf
+
+    if tf.config.list_logical_devices("GPU"):
+        pytest.skip("compares the CPU paths")
+    from zoo.training import compile_defaults
+
+    def build():
+        encoder = models.EncoderConfig(cell="lstm", implementation="builtin", units=4)
+        return models.acceptor(models.AcceptorConfig(vocabulary_size=20, embedding_dim=3, encoder=encoder))
+
+    labels = np.array([0, 1, 1, 0])
+    reference, xla = build(), build()
+    xla.set_weights(reference.get_weights())
+    compile_defaults(reference, learning_rate=1.0, optimizer="sgd", jit_compile="off")
+    compile_defaults(xla, learning_rate=1.0, optimizer="sgd", jit_compile="on")
+    assert xla.jit_compile is True and reference.jit_compile is False
+    losses = [model.train_on_batch(PADDED_IDS, labels) for model in (reference, xla)]
+    np.testing.assert_allclose(losses[1], losses[0], atol=AGREEMENT)
+    for ours, theirs in zip(xla.get_weights(), reference.get_weights()):
+        np.testing.assert_allclose(ours, theirs, atol=AGREEMENT)
+    np.testing.assert_allclose(xla.predict_on_batch(PADDED_IDS), reference.predict_on_batch(PADDED_IDS),
+                               atol=AGREEMENT)
