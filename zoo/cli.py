@@ -104,6 +104,21 @@ def command_predict(args) -> int:
     return 0
 
 
+def command_tune(args) -> int:
+    from zoo.tuning.search import tune
+
+    fixed = {}
+    for assignment in args.fix:
+        if "=" not in assignment:
+            raise ValueError(f"--fix expects name=value, got {assignment!r}")
+        name, value = assignment.split("=", 1)
+        fixed[name.strip()] = value.strip()
+    tune(args.task, tuner=args.tuner, max_trials=args.max_trials, budget_minutes=args.budget_minutes,
+         directory=args.directory, train_fraction=args.train_fraction, max_epochs=args.max_epochs,
+         fixed=fixed, output=args.output, dataset=args.dataset, seed=args.seed)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="zoo",
@@ -121,6 +136,26 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("task", choices=RECIPES)
     train.add_argument("recipe_args", nargs=argparse.REMAINDER, help="the recipe's own options (--set, --dataset, ...)")
     train.set_defaults(handler=command_train)
+    tune = subcommands.add_parser(
+        "tune", help="search a recipe's hyperparameters with keras-tuner; writes recipes/<task>.tuned.json")
+    tune.add_argument("task", choices=RECIPES)
+    tune.add_argument("--tuner", choices=("hyperband", "bayesian", "random"), default="hyperband",
+                      help="search algorithm (default hyperband)")
+    tune.add_argument("--max-trials", type=int, default=30, help="at most this many trials in all (default 30)")
+    tune.add_argument("--budget-minutes", type=float, default=None,
+                      help="launch no new trial after this many minutes (running ones finish)")
+    tune.add_argument("--directory", default=None,
+                      help="search folder, shared by chief and workers (default recipes/<task>/tuning)")
+    tune.add_argument("--train-fraction", type=float, default=1.0,
+                      help="train each trial on this fraction of the training split (default 1)")
+    tune.add_argument("--max-epochs", type=int, default=None,
+                      help="epochs bound per trial (default: the recipe's epochs)")
+    tune.add_argument("--fix", action="append", default=[], metavar="NAME=VALUE",
+                      help="pin a hyperparameter, e.g. --fix encoder.units=8 (names: see zoo.tuning.hypermodels)")
+    tune.add_argument("--output", default=None, help="tuned settings file (default recipes/<task>.tuned.json)")
+    tune.add_argument("--dataset", default=None, help="dataset name (default: the recipe's)")
+    tune.add_argument("--seed", type=int, default=0, help="the oracle's seed (default 0)")
+    tune.set_defaults(handler=command_tune)
     evaluate = subcommands.add_parser("evaluate", help="re-evaluate a saved run on its test split")
     evaluate.add_argument("run", help="a run folder (e.g. runs/sentiment)")
     evaluate.set_defaults(handler=command_evaluate)

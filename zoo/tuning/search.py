@@ -1,0 +1,248 @@
+"""`zoo tune <task>`: a keras-tuner search over a recipe's space, resumable, budgeted, distributable.
+
+- The search lives in `recipes/<task>/tuning/<task>/` (or `directory/<task>/`); rerun with the same
+  folder, it reloads the oracle (`overwrite=False`): finished trials are kept, not rerun, and a trial
+  that was running when the process died is run again from its start.
+- `budget_minutes`: the oracle hands out no new trial after that many minutes (counted from this
+  start of the command; the running trials finish).
+- Distributed: keras-tuner's own mechanism. With `KERASTUNER_ORACLE_IP`/`KERASTUNER_ORACLE_PORT`
+  set, the process whose `KERASTUNER_TUNER_ID` contains "chief" runs the oracle (and applies
+  `max_trials` and the budget), the others run trials; all must see the same `directory`.
+- At the end (on the chief, or alone) it prints a table of the trials and writes the best settings
+  to `recipes/<task>.tuned.json` (or `output`), with a record of the search.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import keras_tuner as kt
+from keras_tuner.src.distribute import utils as dist_utils
+from keras_tuner.src.engine import trial as trial_module
+
+from zoo.tuning.hypermodels import hypermodel_for, settings_from_values
+from zoo.tuning.tasks import TASK_SPACES, prepare
+
+TUNERS = ("hyperband", "bayesian", "random")
+TRIAL_RECORD = "zoo_trial.json"
+
+
+class _BudgetOracle:
+    """Oracle mixin: no new trial once `deadline` (time.time()) has passed or `trial_cap` trials exist."""
+
+    deadline: float | None = None
+    trial_cap: int | None = None
+
+    @kt.synchronized
+    def create_trial(self, tuner_id):
+        if tuner_id in self.ongoing_trials:
+            return self.ongoing_trials[tuner_id]
+        over_time = self.deadline is not None and time.time() >= self.deadline
+        over_count = self.trial_cap is not None and len(self.trials) >= self.trial_cap and not self._retry_queue
+        if over_time or over_count:
+            self.tuner_ids.discard(tuner_id)
+            hyperparameters = self.hyperparameters.copy()
+            hyperparameters.values = {}
+            return trial_module.Trial(hyperparameters, trial_id=str(len(self.trials)),
+                                      status=trial_module.TrialStatus.STOPPED)
+        return super().create_trial(tuner_id)
+
+
+class BudgetRandomOracle(_BudgetOracle, kt.oracles.RandomSearchOracle):
+    pass
+
+
+class BudgetBayesianOracle(_BudgetOracle, kt.oracles.BayesianOptimizationOracle):
+    pass
+
+
+class BudgetHyperbandOracle(_BudgetOracle, kt.oracles.HyperbandOracle):
+    pass
+
+
+class _RecordingTuner:
+    """Tuner mixin: writes `zoo_trial.json` (tuner id, seconds, status) into each trial's folder."""
+
+    def on_trial_begin(self, trial):
+        self._trial_started = time.time()
+        super().on_trial_begin(trial)
+
+    def on_trial_end(self, trial):
+        record = {
+            "trial_id": trial.trial_id,
+            "tuner_id": self.tuner_id,
+            "status": str(trial.status),
+            "seconds": round(time.time() - getattr(self, "_trial_started", time.time()), 1),
+            "pid": os.getpid(),
+        }
+        path = Path(self.get_trial_dir(trial.trial_id)) / TRIAL_RECORD
+        path.write_text(json.dumps(record, indent=2) + "\n")
+        super().on_trial_end(trial)
+
+
+def _tuner_class(base):
+    # The tuner's own __init__ only makes its oracle; skip it and hand the budgeted oracle to kt.Tuner.
+    class Tuner(_RecordingTuner, base):
+        def __init__(self, hypermodel, oracle, **kwargs):
+            kt.Tuner.__init__(self, oracle=oracle, hypermodel=hypermodel, **kwargs)
+
+    Tuner.__name__ = f"Zoo{base.__name__}"
+    return Tuner
+
+
+ZooRandomSearch = _tuner_class(kt.RandomSearch)
+ZooBayesianOptimization = _tuner_class(kt.BayesianOptimization)
+ZooHyperband = _tuner_class(kt.Hyperband)
+
+
+def default_directory(task: str) -> Path:
+    import recipes
+
+    return Path(recipes.__file__).parent / task / "tuning"
+
+
+def default_output(task: str) -> Path:
+    import recipes
+
+    return Path(recipes.__file__).parent / f"{task}.tuned.json"
+
+
+def make_tuner(task: str, hypermodel, tuner: str, max_trials: int, directory, max_epochs: int,
+               budget_minutes: float | None = None, seed: int = 0):
+    """The budgeted tuner for `task`, reloading the project in `directory/task` when it exists."""
+    if tuner not in TUNERS:
+        raise ValueError(f"--tuner must be one of {', '.join(TUNERS)}, got {tuner!r}")
+    if max_trials < 1:
+        raise ValueError(f"--max-trials must be at least 1, got {max_trials}")
+    name, direction = TASK_SPACES[task]["objective"]
+    objective = kt.Objective(name, direction)
+    if tuner == "hyperband":
+        oracle = BudgetHyperbandOracle(objective, max_epochs=max_epochs, factor=3, seed=seed)
+        tuner_class = ZooHyperband
+    elif tuner == "bayesian":
+        oracle = BudgetBayesianOracle(objective, max_trials=max_trials, seed=seed)
+        tuner_class = ZooBayesianOptimization
+    else:
+        oracle = BudgetRandomOracle(objective, max_trials=max_trials, seed=seed)
+        tuner_class = ZooRandomSearch
+    oracle.trial_cap = max_trials
+    if budget_minutes:
+        oracle.deadline = time.time() + 60.0 * budget_minutes
+    return tuner_class(hypermodel, oracle, directory=str(directory), project_name=task, overwrite=False)
+
+
+def trial_records(project_dir) -> dict[str, dict]:
+    """trial id -> the `zoo_trial.json` written by the tuner that ran it."""
+    records = {}
+    for path in Path(project_dir).glob(f"trial_*/{TRIAL_RECORD}"):
+        record = json.loads(path.read_text())
+        records[record["trial_id"]] = record
+    return records
+
+
+def _short(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)
+
+
+SHORT_NAMES = {"encoder.cell": "cell", "encoder.implementation": "impl", "encoder.units": "units",
+               "encoder.layers": "layers", "encoder.dropout": "enc_dropout", "encoder.bidirectional": "bidi",
+               "encoder.pooling": "pool", "embedding_mode": "emb", "optimizer": "opt", "learning_rate": "lr",
+               "batch_size": "batch"}
+
+
+def _trial_order(trial):
+    return (0, int(trial.trial_id), "") if str(trial.trial_id).isdigit() else (1, 0, str(trial.trial_id))
+
+
+def summary_table(trials, records: dict, hypermodel) -> str:
+    """One line per trial: id, status, score, seconds, tuner id, and its settings."""
+    lines = [f"{'trial':>5}  {'status':9} {'score':>7} {'secs':>6}  {'tuner':8} settings"]
+    for trial in sorted(trials, key=_trial_order):
+        settings = settings_from_values(hypermodel, trial.hyperparameters.values) if trial.hyperparameters.values else {}
+        shown = " ".join(f"{SHORT_NAMES.get(key, key)}={_short(value)}" for key, value in settings.items())
+        epochs = trial.hyperparameters.values.get("tuner/epochs")
+        if epochs is not None:
+            shown += f" [hyperband epochs {trial.hyperparameters.values.get('tuner/initial_epoch', 0)}->{epochs}]"
+        record = records.get(trial.trial_id, {})
+        score = "-" if trial.score is None else f"{trial.score:.4f}"
+        seconds = record.get("seconds", "-")
+        lines.append(f"{trial.trial_id:>5}  {str(trial.status):9} {score:>7} {seconds!s:>6}  "
+                     f"{record.get('tuner_id', '-'):8} {shown}")
+    return "\n".join(lines)
+
+
+def machine_description() -> str:
+    import tensorflow as tf
+
+    gpus = len(tf.config.list_physical_devices("GPU"))
+    return (f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU cores, "
+            f"{gpus or 'no'} GPU{'s' if gpus != 1 else ''}, TensorFlow {tf.__version__}, "
+            f"keras-tuner {kt.__version__}")
+
+
+def tune(task: str, tuner: str = "hyperband", max_trials: int = 30, budget_minutes: float | None = None,
+         directory=None, train_fraction: float = 1.0, max_epochs: int | None = None,
+         fixed: dict | None = None, output=None, dataset: str | None = None, seed: int = 0,
+         verbose: int = 2) -> dict | None:
+    """Runs (or resumes) a search; returns the tuned record written, or None on a worker."""
+    directory = Path(directory) if directory else default_directory(task)
+    started = time.time()
+    prepared = prepare(task, dataset, train_fraction)
+    max_epochs = max_epochs or prepared.training.epochs
+    hypermodel = hypermodel_for(prepared, max_epochs=max_epochs, tune_epochs=tuner != "hyperband",
+                                fixed=fixed, verbose=verbose)
+    search = make_tuner(task, hypermodel, tuner, max_trials, directory, max_epochs, budget_minutes, seed)
+    project_dir = directory / task
+    done_before = len(trial_records(project_dir))
+    print(f"== zoo tune {task}: {tuner}, at most {max_trials} trials"
+          + (f", {budget_minutes:g} minutes" if budget_minutes else "")
+          + f", train fraction {train_fraction:g}, search in {project_dir}"
+          + (f" ({done_before} trials done before)" if done_before else ""), flush=True)
+    search.search(verbose=verbose)
+
+    records = trial_records(project_dir)
+    if dist_utils.has_chief_oracle() and not dist_utils.is_chief_oracle():
+        mine = sorted(trial_id for trial_id, record in records.items() if record["tuner_id"] == search.tuner_id)
+        print(f"== worker {search.tuner_id} done: ran trials {', '.join(mine) or 'none'}")
+        return None
+
+    oracle = search.oracle
+    trials = list(oracle.trials.values())
+    print(summary_table(trials, records, hypermodel))
+    completed = [t for t in trials if t.status == trial_module.TrialStatus.COMPLETED]
+    if not completed:
+        raise ValueError(f"no trial of the search in {project_dir} completed; nothing to write")
+    best = oracle.get_best_trials(1)[0]
+    settings = settings_from_values(hypermodel, best.hyperparameters.values)
+    objective_name, direction = TASK_SPACES[task]["objective"]
+    record = {
+        "tuner": tuner,
+        "trials": len(completed),
+        "best_trial": best.trial_id,
+        "objective": f"{objective_name} ({direction}) on the {prepared.dataset} dev split",
+        "best_dev_score": round(float(best.score), 6),
+        "compute_seconds": round(sum(r.get("seconds", 0.0) for r in records.values()), 1),
+        "this_session_seconds": round(time.time() - started, 1),
+        "machine": machine_description(),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "dataset": prepared.dataset,
+        "train_fraction": train_fraction,
+        "max_epochs": max_epochs,
+        "fixed": dict(fixed or {}),
+    }
+    if tuner == "hyperband":
+        record["note"] = ("epochs not tuned: Hyperband set each trial's epochs (best trial: "
+                          f"{best.hyperparameters.values.get('tuner/epochs')}); the recipe's bound and early stopping apply")
+    tuned = {"settings": settings, "record": record}
+    output = Path(output) if output else default_output(task)
+    from zoo.training import write_json
+
+    write_json(output, tuned)
+    print(f"== best trial {best.trial_id}: {objective_name} {best.score:.4f}; settings written to {output}")
+    return tuned
