@@ -48,6 +48,7 @@ def test_cell_suite_passes_on_backend(backend):
     result = subprocess.run(
         command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200, check=False
     )
-    report = f"KERAS_BACKEND={backend} {' '.join(command)}\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
+    report = f"KERAS_BACKEND={backend} {' '.join(command)}\n"
+    report += f"{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
     assert result.returncode == 0, report
     assert " passed" in result.stdout and " failed" not in result.stdout, report

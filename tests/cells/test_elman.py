@@ -10,7 +10,7 @@ from .gradients import CASE_IDS, CASES, assert_same_as_keras, randomize_weights
 
 
 def elman_reference(inputs, kernel, recurrent_kernel, bias):
-    """h_t = tanh(W x_t + V h_{t-1} + b_h), from h_0 = 0; returns every h_t, (batch, time, units)."""
+    """h_t = tanh(W x_t + V h_{t-1} + b_h), from h_0 = 0; every h_t as (batch, time, units)."""
     h = np.zeros((inputs.shape[0], recurrent_kernel.shape[0]))
     outputs = []
     for x_t in np.moveaxis(inputs, 1, 0):
@@ -89,7 +89,7 @@ def test_same_outputs_and_gradients_as_keras_simple_rnn(direction, copy, masked)
 
 
 def test_dropped_input_units_are_the_same_at_every_step():
-    """Identity input kernel, no recurrence: h_t = tanh(mask * x_t / (1 - rate)) is 0 where dropped."""
+    """Identity input kernel, no recurrence: h_t = tanh(m * x_t / (1 - rate)) is 0 where dropped."""
     units, steps = 4, 6
     layer = keras.layers.RNN(ElmanCell(units, dropout=0.5, seed=11), return_sequences=True)
     inputs = np.ones((5, steps, units), dtype="float32")
@@ -105,7 +105,7 @@ def test_dropped_input_units_are_the_same_at_every_step():
 
 
 def test_dropped_recurrent_units_are_the_same_at_every_step():
-    """No input kernel, identity recurrence, bias 1: a unit whose h_{t-1} is dropped stays tanh(1)."""
+    """No input kernel, identity recurrence, bias 1: a unit whose h_{t-1} is dropped is tanh(1)."""
     units, steps = 4, 6
     layer = keras.layers.RNN(
         ElmanCell(units, recurrent_dropout=0.5, seed=12), return_sequences=True

@@ -90,7 +90,8 @@ def test_weight_shapes_and_bias_has_input_and_recurrent_rows():
     units = 3
     cell = GRUCell(units)
     cell.build((None, 5))
-    assert [tuple(w.shape) for w in cell.weights] == [(5, 3 * units), (units, 3 * units), (2, 3 * units)]
+    shapes = [tuple(w.shape) for w in cell.weights]
+    assert shapes == [(5, 3 * units), (units, 3 * units), (2, 3 * units)]
     np.testing.assert_array_equal(ops.convert_to_numpy(cell.bias), 0.0)
 
 

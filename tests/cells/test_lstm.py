@@ -97,7 +97,8 @@ def test_weight_shapes_and_forget_gate_bias_starts_at_one():
     units = 3
     cell = LSTMCell(units)
     cell.build((None, 5))
-    assert [tuple(w.shape) for w in cell.weights] == [(5, 4 * units), (units, 4 * units), (4 * units,)]
+    shapes = [tuple(w.shape) for w in cell.weights]
+    assert shapes == [(5, 4 * units), (units, 4 * units), (4 * units,)]
     bias = ops.convert_to_numpy(cell.bias)
     np.testing.assert_array_equal(bias[units : 2 * units], 1.0)
     np.testing.assert_array_equal(bias[:units], 0.0)
