@@ -5,6 +5,8 @@ loop, and with it come masking, `go_backwards`, stacking, `Bidirectional` and sa
 """
 from __future__ import annotations
 
+import numbers
+
 import keras
 from keras import initializers, ops
 
@@ -50,10 +52,10 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         seed: int | None = None,
         **kwargs,
     ):
-        if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
+        if not isinstance(units, numbers.Integral) or isinstance(units, bool) or units <= 0:
             raise ValueError(f"units must be a positive integer, got {units!r}")
         super().__init__(**kwargs)
-        self.units = units
+        self.units = int(units)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.recurrent_initializer = initializers.get(recurrent_initializer)
         self.bias_initializer = initializers.get(bias_initializer)

@@ -21,8 +21,7 @@ def acceptor(config: AcceptorConfig, embedding_matrix=None) -> keras.Model:
     token_ids = components.token_input()
     embedding = components.make_embedding(config, embedding_matrix)
     encoder = components.make_encoder(config)
-    _, pooled = components.embed_and_encode(
-        config, token_ids, embedding, encoder, components.embedding_dropout(config)
+    _, pooled = components.embed_and_encode(token_ids, embedding, encoder, components.embedding_dropout(config)
     )
     features = pooled
     dropout = components.output_dropout(config)

@@ -38,9 +38,9 @@ def make_encoder(config: ModelConfig, name: str = "encoder") -> SequenceEncoder:
     return SequenceEncoder(**config.encoder.layer_kwargs(), seed=config.seed, name=name)
 
 
-def embed_and_encode(config: ModelConfig, token_ids, embedding, encoder, embedding_dropout):
+def embed_and_encode(token_ids, embedding, encoder, embedding_dropout):
     """ids -> (per-token encodings, pooled encoding), padding masked explicitly."""
-    mask = PaddingMask(name=f"{token_ids.name}_mask" if hasattr(token_ids, "name") else None)(token_ids)
+    mask = PaddingMask(name=f"{token_ids.name}_mask")(token_ids)
     embedded = embedding(token_ids)
     if embedding_dropout is not None:
         embedded = embedding_dropout(embedded)

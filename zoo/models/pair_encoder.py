@@ -23,8 +23,8 @@ def pair_encoder(config: PairEncoderConfig, embedding_matrix=None) -> keras.Mode
     embedding = components.make_embedding(config, embedding_matrix)
     encoder = components.make_encoder(config)
     dropout = components.embedding_dropout(config)
-    u = components.embed_and_encode(config, inputs["premise"], embedding, encoder, dropout)[1]
-    v = components.embed_and_encode(config, inputs["hypothesis"], embedding, encoder, dropout)[1]
+    u = components.embed_and_encode(inputs["premise"], embedding, encoder, dropout)[1]
+    v = components.embed_and_encode(inputs["hypothesis"], embedding, encoder, dropout)[1]
     features = PairFeatures(name="pair_features")(u, v)
     output_dropout = components.output_dropout(config)
     for index in range(config.hidden_layers):

@@ -8,8 +8,7 @@ from zoo.models.config import TransducerConfig
 
 
 def _per_token_head(config, token_ids, embedding, encoder, classes: int, name: str) -> keras.Model:
-    sequence, _ = components.embed_and_encode(
-        config, token_ids, embedding, encoder, components.embedding_dropout(config)
+    sequence, _ = components.embed_and_encode(token_ids, embedding, encoder, components.embedding_dropout(config)
     )
     dropout = components.output_dropout(config)
     if dropout is not None:
