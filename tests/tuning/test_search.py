@@ -1,0 +1,117 @@
+"""`zoo tune`: resumable searches, the tuned file and its use by `zoo train`, distributed trials."""
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from zoo.tuning.search import TRIAL_RECORD, trial_records, tune
+
+# The cheapest corner of the space: trials of a few seconds on uci_sentiment (cached).
+TINY_FIX = {"encoder.units": "4", "encoder.layers": "1", "encoder.implementation": "auto",
+            "encoder.cell": "gru", "embedding_mode": "learned", "batch_size": "64"}
+TINY = dict(task="sentiment", tuner="random", train_fraction=0.1, max_epochs=1, fixed=TINY_FIX, verbose=0)
+
+
+def test_search_resumes_without_rerunning_finished_trials(tmp_path, capsys):
+    output = tmp_path / "sentiment.tuned.json"
+    first = tune(max_trials=2, directory=tmp_path / "tuning", output=output, **TINY)
+    records = trial_records(tmp_path / "tuning" / "sentiment")
+    assert sorted(records) == ["0", "1"] and first["record"]["trials"] == 2
+    pids_before = {trial_id: record["pid"] for trial_id, record in records.items()}
+    written_before = {trial_id: (tmp_path / "tuning" / "sentiment" / f"trial_{trial_id}" / TRIAL_RECORD).stat().st_mtime
+                      for trial_id in records}
+
+    second = tune(max_trials=3, directory=tmp_path / "tuning", output=output, **TINY)
+    records = trial_records(tmp_path / "tuning" / "sentiment")
+    assert sorted(records) == ["0", "1", "2"]
+    # The two finished trials were kept as they were, not run again: one new trial ran.
+    for trial_id, mtime in written_before.items():
+        path = tmp_path / "tuning" / "sentiment" / f"trial_{trial_id}" / TRIAL_RECORD
+        assert path.stat().st_mtime == mtime and records[trial_id]["pid"] == pids_before[trial_id]
+    assert second["record"]["trials"] == 3
+
+    tuned = json.loads(output.read_text())
+    assert set(tuned) == {"settings", "record"}
+    assert {"tuner", "trials", "best_dev_score", "compute_seconds", "machine", "date"} <= set(tuned["record"])
+    assert tuned["record"]["tuner"] == "random" and 0.0 <= tuned["record"]["best_dev_score"] <= 1.0
+    assert tuned["settings"]["encoder.units"] == 4 and "learning_rate" in tuned["settings"]
+    summary = capsys.readouterr().out
+    assert "trial  status" in summary and "COMPLETED" in summary
+
+
+def test_train_uses_the_tuned_settings(tmp_path, monkeypatch):
+    """`zoo train` reads `<recipe>.tuned.json` (here a copy of the recipe in a temporary package)."""
+    from recipes import _runner, sentiment
+
+    tuned = tmp_path / "sentiment.tuned.json"
+    tuned.write_text(json.dumps({"settings": {"encoder.cell": "gru", "encoder.units": 6, "learning_rate": 0.01,
+                                              "encoder.bidirectional": False, "batch_size": 16},
+                                 "record": {"tuner": "random"}}))
+    model, training, path = _runner.load_tuned(str(tmp_path / "sentiment.py"), sentiment.MODEL, sentiment.TRAINING)
+    assert path == str(tuned)
+    assert (model.encoder.cell, model.encoder.units, model.encoder.bidirectional) == ("gru", 6, False)
+    assert (training.learning_rate, training.batch_size) == (0.01, 16)
+
+
+def test_cli_reports_bad_options_in_one_line(capsys):
+    from zoo.cli import main
+
+    assert main(["tune", "sentiment", "--train-fraction", "2"]) == 2
+    assert main(["tune", "sentiment", "--fix", "encoder.bidirectional"]) == 2
+    error = capsys.readouterr().err
+    assert "--train-fraction must be in (0, 1]" in error and "--fix expects name=value" in error
+    assert "Traceback" not in error
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_distributed_search_shares_trials_between_workers(tmp_path):
+    """A chief (the oracle) and two workers on 127.0.0.1, keras-tuner's own gRPC mechanism."""
+    port = _free_port()
+    directory, output = tmp_path / "tuning", tmp_path / "sentiment.tuned.json"
+    command = [sys.executable, "-m", "zoo", "tune", "sentiment", "--tuner", "random", "--max-trials", "4",
+               "--max-epochs", "1", "--train-fraction", "0.1", "--directory", str(directory),
+               "--output", str(output)]
+    for name, value in TINY_FIX.items():
+        command += ["--fix", f"{name}={value}"]
+    processes = {}
+    for tuner_id in ("chief", "worker0", "worker1"):
+        env = dict(os.environ, KERASTUNER_TUNER_ID=tuner_id, KERASTUNER_ORACLE_IP="127.0.0.1",
+                   KERASTUNER_ORACLE_PORT=str(port))
+        log = open(tmp_path / f"{tuner_id}.log", "w")
+        processes[tuner_id] = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        if tuner_id == "chief":
+            time.sleep(5)  # let the chief bind the port first (workers wait for it anyway)
+    deadline = time.time() + 1200
+    try:
+        for tuner_id, process in processes.items():
+            process.wait(timeout=max(1, deadline - time.time()))
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                process.kill()
+    logs = {tuner_id: (tmp_path / f"{tuner_id}.log").read_text() for tuner_id in processes}
+    for tuner_id, process in processes.items():
+        assert process.returncode == 0, f"{tuner_id} failed:\n{logs[tuner_id][-3000:]}"
+
+    records = trial_records(directory / "sentiment")
+    assert len(records) == 4
+    ran_by = {record["tuner_id"] for record in records.values()}
+    assert ran_by == {"worker0", "worker1"}, records  # the chief only serves the oracle
+    assert all(record["status"] == "COMPLETED" for record in records.values())
+    trial_files = [json.loads(path.read_text()) for path in (directory / "sentiment").glob("trial_*/trial.json")]
+    assert sorted(trial["status"] for trial in trial_files) == ["COMPLETED"] * 4
+    # The chief wrote the tuned settings from all four trials.
+    tuned = json.loads(output.read_text())
+    assert tuned["record"]["trials"] == 4
+    assert "worker0 done" in logs["worker0"] and "worker1 done" in logs["worker1"]
