@@ -115,3 +115,33 @@ def test_distributed_search_shares_trials_between_workers(tmp_path):
     tuned = json.loads(output.read_text())
     assert tuned["record"]["trials"] == 4
     assert "worker0 done" in logs["worker0"] and "worker1 done" in logs["worker1"]
+
+
+@pytest.mark.slow
+def test_search_killed_mid_trial_resumes(tmp_path):
+    """kill -9 during the second trial; the rerun keeps trial 0 and runs trial 1 again, then trial 2."""
+    import signal
+
+    directory = tmp_path / "tuning"
+    command = [sys.executable, "-m", "zoo", "tune", "sentiment", "--tuner", "random", "--max-trials", "3",
+               "--max-epochs", "1", "--train-fraction", "0.1", "--directory", str(directory),
+               "--output", str(tmp_path / "tuned.json")]
+    for name, value in TINY_FIX.items():
+        command += ["--fix", f"{name}={value}"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 900
+    while time.time() < deadline and process.poll() is None:
+        if "0" in trial_records(directory / "sentiment") and (directory / "sentiment" / "trial_1").exists():
+            break
+        time.sleep(0.2)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    first = trial_records(directory / "sentiment")
+    assert list(first) == ["0"], "the kill did not land during the second trial"
+
+    subprocess.run(command, check=True, capture_output=True, timeout=900)
+    records = trial_records(directory / "sentiment")
+    assert sorted(records) == ["0", "1", "2"]
+    assert records["0"]["pid"] == first["0"]["pid"]  # kept, not rerun
+    assert records["1"]["pid"] == records["2"]["pid"] != first["0"]["pid"]  # rerun from its start
+    assert json.loads((tmp_path / "tuned.json").read_text())["record"]["trials"] == 3
