@@ -83,13 +83,20 @@ class TextEncoder:
     def ids(self, text: tf.Tensor) -> tf.Tensor:
         """Dense int32 ids (batch, time >= 1), right-padded with 0; empty text -> [1]."""
         if isinstance(self.vectorizer, TokenVectorizer):
-            return self.vectorizer.vectorize(tf.strings.split(text), ragged=False)
-        return self.vectorizer.vectorize(text, ragged=False)
+            ids = self.vectorizer.vectorize(tf.strings.split(text), ragged=False)
+        else:
+            ids = self.vectorizer.vectorize(text, ragged=False)
+        return at_least_one_step(ids)
 
     def ragged_ids(self, text: tf.Tensor) -> tf.RaggedTensor:
         if isinstance(self.vectorizer, TokenVectorizer):
             return self.vectorizer.vectorize(tf.strings.split(text), ragged=True)
         return self.vectorizer.vectorize(text, ragged=True)
+
+
+def at_least_one_step(ids: tf.Tensor) -> tf.Tensor:
+    """An empty batch has zero time steps, which the recurrent loop cannot stack: pad to one."""
+    return tf.pad(ids, [[0, 0], [0, tf.maximum(1 - tf.shape(ids)[1], 0)]])
 
 
 def _label_of(probabilities: tf.Tensor, label_names: tf.Tensor) -> tf.Tensor:
@@ -164,7 +171,7 @@ def _window(ids: tf.RaggedTensor, context: int) -> tuple[tf.Tensor, tf.Tensor]:
 
 def _last_probabilities(model: keras.Model, window: tf.Tensor, lengths: tf.Tensor) -> tf.Tensor:
     """The next-id distribution after each row's last real id (batch, vocabulary)."""
-    width = tf.reduce_max(lengths)
+    width = tf.maximum(tf.reduce_max(tf.concat([lengths, [1]], axis=0)), 1)
     probabilities = tf.cast(model(window[:, :width], training=False), tf.float32)
     return tf.gather(probabilities, lengths - 1, batch_dims=1)
 
@@ -212,12 +219,12 @@ def generate_fn(model: keras.Model, encoder: TextEncoder, context: int, separato
 
     def generate(prefix, length, temperature, seed):
         checks = [
-            tf.debugging.assert_non_negative(length, message="length must be >= 0"),
-            tf.debugging.assert_less_equal(
-                length, tf.constant(MAX_GENERATE_LENGTH, tf.int32),
-                message=f"length must be <= {MAX_GENERATE_LENGTH}"),
-            tf.debugging.assert_non_negative(temperature, message="temperature must be >= 0"),
-            tf.debugging.assert_all_finite(temperature, message="temperature must be finite"),
+            tf.debugging.Assert(
+                (length >= 0) & (length <= MAX_GENERATE_LENGTH),
+                [f"length must be in [0, {MAX_GENERATE_LENGTH}], got", length]),
+            tf.debugging.Assert(
+                tf.math.is_finite(temperature) & (temperature >= 0),
+                ["temperature must be a finite number >= 0, got", temperature]),
         ]
         with tf.control_dependencies(checks):
             length = tf.identity(length)
@@ -241,7 +248,8 @@ def generate_fn(model: keras.Model, encoder: TextEncoder, context: int, separato
             (tf.constant(0, tf.int32), window, lengths, generated),
             shape_invariants=(tf.TensorShape([]), tf.TensorShape([None, context]),
                               tf.TensorShape([None]), tf.TensorShape(None)))
-        ids = tf.reshape(tf.transpose(generated.stack()), [batch, length])
+        ids = tf.cond(length > 0, lambda: tf.transpose(generated.stack()),
+                      lambda: tf.zeros([batch, 0], tf.int32))  # stacking no steps fails
         text = tf.strings.reduce_join(tf.gather(vocabulary, ids), axis=1, separator=separator)
         return {"text": text, "ids": ids}
 

@@ -1,0 +1,119 @@
+"""One tiny exported model per task, shared by the export tests (session scope: exports are slow).
+
+Every export is made while Keras is told a GPU is visible (`_is_gpu_available` patched to True):
+without the export's generic-path switch, tracing would then put `CudnnRNNV3` ops in the graph
+(see test_portability). Models are untrained (units 4, vocabularies from a few sentences): the
+tests compare the SavedModel with the in-process Keras model, not with labels.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.export.helpers import (
+    CORPUS, LM_CONTEXT, NLI_LABELS, SENTENCES, SENTIMENT_LABELS, TAG_NAMES, TAGGED, Exported,
+    simulated_gpu,
+)
+
+def _encoder(cell: str, bidirectional: bool = False):
+    import zoo.models as zm
+
+    return zm.EncoderConfig(cell=cell, units=4, bidirectional=bidirectional)
+
+
+@pytest.fixture(scope="session")
+def export_root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("saved_models")
+
+
+@pytest.fixture(scope="session")
+def acceptor_export(tmp_path_factory, export_root) -> Exported:
+    """A sentiment-like run folder exported with `zoo export` (the CLI, in process).
+
+    The export folder already holds a version 1 (not a SavedModel) and a stale temporary folder
+    of a killed export, so the next free version is 2.
+    """
+    import zoo.models as zm
+    from recipes.artifacts import save_config, save_vectorizer
+    from zoo import cli
+    from zoo.data.vectorize import ZooVectorizer, build_word_vectorizer
+
+    vectorizer = ZooVectorizer(build_word_vectorizer(SENTENCES))
+    config = zm.AcceptorConfig(vocabulary_size=vectorizer.vocabulary_size(), embedding_dim=4,
+                               encoder=_encoder("lstm", bidirectional=True), seed=3)
+    model = zm.acceptor(config)
+    run_dir = tmp_path_factory.mktemp("runs") / "sentiment"
+    run_dir.mkdir()
+    model.save(run_dir / "model.keras")
+    save_config(run_dir, config)
+    save_vectorizer(run_dir, vectorizer)
+    (run_dir / "recipe.json").write_text(json.dumps(
+        {"task": "sentiment", "dataset": "uci_sentiment", "training": {"batch_size": 32, "epochs": 1}}))
+    (run_dir / "metrics.json").write_text(json.dumps(
+        {"test": {"accuracy": 0.5, "loss": 0.69}, "label_names": SENTIMENT_LABELS}))
+    (export_root / "sentiment" / "1").mkdir(parents=True)
+    (export_root / "sentiment" / "1" / "keep.txt").write_text("an older version\n")
+    (export_root / "sentiment" / ".tmp-2-killed").mkdir()
+    output = io.StringIO()
+    with simulated_gpu(), contextlib.redirect_stdout(output):
+        code = cli.main(["export", str(run_dir), "--root", str(export_root)])
+    assert code == 0
+    return Exported("acceptor", model, vectorizer, export_root / "sentiment" / "2",
+                    SENTIMENT_LABELS, output.getvalue(), run_dir)
+
+
+@pytest.fixture(scope="session")
+def transducer_export(export_root) -> Exported:
+    import zoo.models as zm
+    from zoo.data.vectorize import build_token_vectorizer
+    from zoo.export import export_saved_model
+
+    vectorizer = build_token_vectorizer([tokens for tokens, _ in TAGGED])
+    model = zm.transducer(zm.TransducerConfig(
+        vocabulary_size=vectorizer.vocabulary_size(), embedding_dim=4,
+        encoder=_encoder("gru", bidirectional=True), num_classes=len(TAG_NAMES), seed=5))
+    with simulated_gpu():
+        path = export_saved_model(model, vectorizer, export_root / "pos", label_names=TAG_NAMES,
+                                  task="pos")
+    return Exported("transducer", model, vectorizer, path, TAG_NAMES)
+
+
+@pytest.fixture(scope="session")
+def pair_export(export_root) -> Exported:
+    import zoo.models as zm
+    from zoo.data.vectorize import ZooVectorizer, build_word_vectorizer
+    from zoo.export import export_saved_model
+
+    vectorizer = ZooVectorizer(build_word_vectorizer(SENTENCES))
+    model = zm.pair_encoder(zm.PairEncoderConfig(
+        vocabulary_size=vectorizer.vocabulary_size(), embedding_dim=4, encoder=_encoder("lstm"),
+        hidden_units=4, seed=7))
+    with simulated_gpu():
+        path = export_saved_model(model, vectorizer, export_root / "snli", label_names=NLI_LABELS,
+                                  task="snli")
+    return Exported("pair_encoder", model, vectorizer, path, NLI_LABELS)
+
+
+@pytest.fixture(scope="session")
+def lm_export(export_root) -> Exported:
+    import zoo.models as zm
+    from zoo.data.vectorize import ZooVectorizer, build_char_vectorizer
+    from zoo.export import export_saved_model
+
+    vectorizer = ZooVectorizer(build_char_vectorizer([CORPUS]))
+    model = zm.language_model(zm.LanguageModelConfig(
+        vocabulary_size=vectorizer.vocabulary_size(), embedding_dim=4, encoder=_encoder("gru"),
+        seed=11))
+    with simulated_gpu():
+        path = export_saved_model(model, vectorizer, export_root / "char_lm", task="char_lm",
+                                  context=LM_CONTEXT)
+    return Exported("language_model", model, vectorizer, path)
+
+
+@pytest.fixture(scope="session")
+def all_exports(acceptor_export, transducer_export, pair_export, lm_export) -> dict:
+    return {e.kind: e for e in (acceptor_export, transducer_export, pair_export, lm_export)}
