@@ -4,8 +4,14 @@
 (batch, input_dim) slice by the input kernel. `HoistedRNN` is `keras.layers.RNN` with the same cell
 and therefore the same weights (names, shapes, layout: a checkpoint runs on either layer), but it
 computes `x W + b` for all steps in one large matrix product before the loop; each step then only
-multiplies the previous state by the recurrent kernel. The gate arithmetic is fused where it is
-exact (one sigmoid over the adjacent gates of the LSTM, one over z and r of the GRU).
+multiplies the previous state by the recurrent kernel. Gates are taken apart with `split` (one
+concat in the gradient), not slices (each slice's gradient pads back to full width).
+
+Measured (benchmarks/RESULTS.md) on a loaded 2-core CPU at batch 64, length 100, input 128,
+hidden 256, this is NOT faster than `keras.layers.RNN` (about 0.85-0.9x of it in training): the
+hoisted product moves a (time, batch, gates*units) tensor through the loop's TensorArrays both
+ways, which costs what the smaller per-step products saved. It is kept as an opt-in path
+(`implementation="hoisted"`), exact and tested, not chosen by "auto".
 
 Everything else is Keras' own loop (`keras.src.backend.rnn`): masking, `go_backwards`,
 `Bidirectional`, stacking, input and recurrent dropout, saving, all backends. Results equal
@@ -22,7 +28,12 @@ from zoo.cells import ElmanCell, GatedElmanCell, GRUCell, LSTMCell
 
 def _project(cell, inputs):
     """`x W + input bias` for a whole sequence (batch, time, gate_count * units)."""
-    projected = ops.matmul(inputs, cell.kernel)
+    # One 2-D product (batch*time, input_dim) @ (input_dim, gates*units): a 3-D @ 2-D matmul
+    # becomes a broadcast batched product in TensorFlow, whose kernel gradient is a sum of
+    # per-example products.
+    shape = ops.shape(inputs)
+    flat = ops.reshape(inputs, (-1, shape[-1]))
+    projected = ops.reshape(ops.matmul(flat, cell.kernel), (shape[0], shape[1], -1))
     if isinstance(cell, GRUCell):
         return projected + ops.convert_to_tensor(cell.bias)[0]
     return projected + cell.bias
@@ -44,36 +55,34 @@ def _elman_step(cell, projected, states, training):
 def _gated_elman_step(cell, projected, states, training):
     h_previous = states[0]
     h_dropped = _recurrent_state(cell, h_previous, training)
-    units = cell.units
-    forget = ops.sigmoid(projected[:, :units] + ops.matmul(h_dropped, cell.recurrent_kernel))
-    h = h_previous * forget + ops.tanh(projected[:, units:])
+    forget_input, candidate_input = ops.split(projected, 2, axis=-1)
+    forget = ops.sigmoid(forget_input + ops.matmul(h_dropped, cell.recurrent_kernel))
+    h = h_previous * forget + ops.tanh(candidate_input)
     return h, [h]
 
 
 def _lstm_step(cell, projected, states, training):
     h_previous, c_previous = states
     h_dropped = _recurrent_state(cell, h_previous, training)
-    units = cell.units
     z = projected + ops.matmul(h_dropped, cell.recurrent_kernel)
-    # Keras' gate order i, f, g, o: one sigmoid for the adjacent i and f.
-    input_forget = ops.sigmoid(z[:, : 2 * units])
-    g = ops.tanh(z[:, 2 * units : 3 * units])
-    o = ops.sigmoid(z[:, 3 * units :])
-    c = input_forget[:, units:] * c_previous + input_forget[:, :units] * g
-    h = o * ops.tanh(c)
+    # Keras' gate order i, f, g, o. `split` (its gradient is one concat), not slices (whose
+    # gradients pad each slice back to full width).
+    z_i, z_f, z_g, z_o = ops.split(z, 4, axis=-1)
+    c = ops.sigmoid(z_f) * c_previous + ops.sigmoid(z_i) * ops.tanh(z_g)
+    h = ops.sigmoid(z_o) * ops.tanh(c)
     return h, [h, c]
 
 
 def _gru_step(cell, projected, states, training):
     h_previous = states[0]
     h_dropped = _recurrent_state(cell, h_previous, training)
-    units = cell.units
     recurrent_bias = ops.convert_to_tensor(cell.bias)[1]
     h_projected = ops.matmul(h_dropped, cell.recurrent_kernel) + recurrent_bias
-    # Gate order z, r, h: one sigmoid for z and r.
-    update_reset = ops.sigmoid(projected[:, : 2 * units] + h_projected[:, : 2 * units])
-    z, r = update_reset[:, :units], update_reset[:, units:]
-    g = ops.tanh(projected[:, 2 * units :] + r * h_projected[:, 2 * units :])
+    x_z, x_r, x_h = ops.split(projected, 3, axis=-1)
+    h_z, h_r, h_h = ops.split(h_projected, 3, axis=-1)
+    z = ops.sigmoid(x_z + h_z)
+    r = ops.sigmoid(x_r + h_r)
+    g = ops.tanh(x_h + r * h_h)
     h = z * h_previous + (1.0 - z) * g
     return h, [h]
 
@@ -117,7 +126,11 @@ class HoistedRNN(keras.layers.RNN):
             # The same per-sequence mask the cell would apply at every step (prepared by
             # RNN.call from the first step, as for the reference loop).
             inputs = inputs * ops.expand_dims(cell.get_dropout_mask(sequences[:, 0, :]), 1)
-        projected = _project(cell, inputs)
+        # Time-major before the projection: the narrow inputs are transposed, not the wide
+        # projections (the loop runs time-major in any case).
+        projected = _project(cell, ops.transpose(inputs, (1, 0, 2)))
+        if mask is not None:
+            mask = ops.transpose(mask, (1, 0))
         step_function = STEPS[type(cell)]
 
         def step(projected_t, states):
@@ -126,7 +139,7 @@ class HoistedRNN(keras.layers.RNN):
 
         if not tree.is_nested(initial_state):
             initial_state = [initial_state]
-        return backend.rnn(
+        last_output, outputs, states = backend.rnn(
             step,
             projected,
             initial_state,
@@ -134,9 +147,13 @@ class HoistedRNN(keras.layers.RNN):
             mask=mask,
             unroll=self.unroll,
             input_length=sequences.shape[1],
+            time_major=True,
             zero_output_for_mask=self.zero_output_for_mask,
             return_all_outputs=self.return_sequences,
         )
+        if self.return_sequences:
+            outputs = ops.transpose(outputs, (1, 0, 2))
+        return last_output, outputs, states
 
 
 __all__ = ["HoistedRNN", "supports"]
