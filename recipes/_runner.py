@@ -31,6 +31,9 @@ def parser_for(task: str, description: str, default_dataset: str) -> argparse.Ar
                         help=f"dataset name (default {default_dataset}; tensorflow-datasets names work online)")
     parser.add_argument("--runs", default="runs", help="folder of run folders (default ./runs)")
     parser.add_argument("--untuned", action="store_true", help="ignore tuned.json, use the recipe's defaults")
+    parser.add_argument("--export", nargs="?", const="saved_models", default=None, metavar="ROOT",
+                        help="after training, export a SavedModel serving raw text under ROOT "
+                             "(default ./saved_models/<run name>/<next version>/)")
     return parser
 
 
@@ -71,4 +74,8 @@ def main(module, argv: list[str] | None = None) -> dict:
     metrics = module.run(model_config, training, args.dataset, run_dir)
     print(f"== test: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics["test"].items()))
     print(f"== saved in {run_dir}")
+    if args.export:
+        from zoo.export.saved_model import export_run
+
+        print(f"== exported to {export_run(run_dir, root=args.export)}")
     return metrics

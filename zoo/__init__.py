@@ -1,7 +1,8 @@
 """zoo: the classic recurrent networks for NLP, in Keras 3.
 
-Importing `zoo` imports Keras (and its backend); the `zoo` command line quietens TensorFlow's
-start-up log before that import, a library import leaves the user's logging settings alone.
+`import zoo` is light: the subpackages (`zoo.cells`, `zoo.layers`, `zoo.models`, `zoo.data`,
+`zoo.export`, ...) import Keras when they are imported. The `zoo` command line quietens
+TensorFlow's start-up log; a library import leaves the user's logging settings alone.
 """
 __version__ = "0.1.0"
 
