@@ -29,9 +29,9 @@ MODEL = AcceptorConfig(
 TRAINING = TrainingConfig(
     batch_size=32,                     # ~75 updates per epoch on 2,400 sentences
     epochs=30,                         # upper bound; early stopping ends sooner
-    learning_rate=2e-3,                # Adam, a little above the default: small model, few epochs
+    learning_rate=1e-3,                # Adam's default; 2e-3 stopped early and averaged 84.5 over 3 seeds
     clipnorm=5.0,                      # guards against exploding gradients in the recurrence
-    patience=4,                        # dev accuracy is noisy on 300 sentences
+    patience=8,                        # the dev loss on 299 sentences is noisy: wait before stopping
     min_count=1,                       # GloVe knows rare words; keep them
 )
 
