@@ -20,18 +20,18 @@ TINY = dict(task="sentiment", tuner="random", train_fraction=0.1, max_epochs=1, 
 def test_search_resumes_without_rerunning_finished_trials(tmp_path, capsys):
     output = tmp_path / "sentiment.tuned.json"
     first = tune(max_trials=2, directory=tmp_path / "tuning", output=output, **TINY)
-    records = trial_records(tmp_path / "tuning" / "sentiment")
+    records = trial_records(tmp_path / "tuning" / "sentiment-random")
     assert sorted(records) == ["0", "1"] and first["record"]["trials"] == 2
     pids_before = {trial_id: record["pid"] for trial_id, record in records.items()}
-    written_before = {trial_id: (tmp_path / "tuning" / "sentiment" / f"trial_{trial_id}" / TRIAL_RECORD).stat().st_mtime
+    written_before = {trial_id: (tmp_path / "tuning" / "sentiment-random" / f"trial_{trial_id}" / TRIAL_RECORD).stat().st_mtime
                       for trial_id in records}
 
     second = tune(max_trials=3, directory=tmp_path / "tuning", output=output, **TINY)
-    records = trial_records(tmp_path / "tuning" / "sentiment")
+    records = trial_records(tmp_path / "tuning" / "sentiment-random")
     assert sorted(records) == ["0", "1", "2"]
     # The two finished trials were kept as they were, not run again: one new trial ran.
     for trial_id, mtime in written_before.items():
-        path = tmp_path / "tuning" / "sentiment" / f"trial_{trial_id}" / TRIAL_RECORD
+        path = tmp_path / "tuning" / "sentiment-random" / f"trial_{trial_id}" / TRIAL_RECORD
         assert path.stat().st_mtime == mtime and records[trial_id]["pid"] == pids_before[trial_id]
     assert second["record"]["trials"] == 3
 
@@ -104,12 +104,12 @@ def test_distributed_search_shares_trials_between_workers(tmp_path):
     for tuner_id, process in processes.items():
         assert process.returncode == 0, f"{tuner_id} failed:\n{logs[tuner_id][-3000:]}"
 
-    records = trial_records(directory / "sentiment")
+    records = trial_records(directory / "sentiment-random")
     assert len(records) == 4
     ran_by = {record["tuner_id"] for record in records.values()}
     assert ran_by == {"worker0", "worker1"}, records  # the chief only serves the oracle
     assert all(record["status"] == "COMPLETED" for record in records.values())
-    trial_files = [json.loads(path.read_text()) for path in (directory / "sentiment").glob("trial_*/trial.json")]
+    trial_files = [json.loads(path.read_text()) for path in (directory / "sentiment-random").glob("trial_*/trial.json")]
     assert sorted(trial["status"] for trial in trial_files) == ["COMPLETED"] * 4
     # The chief wrote the tuned settings from all four trials.
     tuned = json.loads(output.read_text())
@@ -131,16 +131,16 @@ def test_search_killed_mid_trial_resumes(tmp_path):
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 900
     while time.time() < deadline and process.poll() is None:
-        if "0" in trial_records(directory / "sentiment") and (directory / "sentiment" / "trial_1").exists():
+        if "0" in trial_records(directory / "sentiment-random") and (directory / "sentiment-random" / "trial_1").exists():
             break
         time.sleep(0.2)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
-    first = trial_records(directory / "sentiment")
+    first = trial_records(directory / "sentiment-random")
     assert list(first) == ["0"], "the kill did not land during the second trial"
 
     subprocess.run(command, check=True, capture_output=True, timeout=900)
-    records = trial_records(directory / "sentiment")
+    records = trial_records(directory / "sentiment-random")
     assert sorted(records) == ["0", "1", "2"]
     assert records["0"]["pid"] == first["0"]["pid"]  # kept, not rerun
     assert records["1"]["pid"] == records["2"]["pid"] != first["0"]["pid"]  # rerun from its start

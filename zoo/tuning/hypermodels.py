@@ -24,7 +24,7 @@ The space:
 | clipnorm | 0 (off), 1, 5 | all |
 | batch_size | per task | all (in `fit`) |
 | epochs | 1..max_epochs (an upper bound; early stopping on the dev loss) | not Hyperband (it sets epochs) |
-| patience | 1, 2, 4 | all (in `fit`) |
+| patience | 2, 4 | all (in `fit`) |
 
 The weight initialiser is not tuned: the configs have no initializer field (the factories use
 Keras' defaults, Glorot uniform / orthogonal), and the search adds none to them.
@@ -111,7 +111,9 @@ class ZooHyperModel(kt.HyperModel):
             return hp.Fixed(name, float(self.fixed[name]))
         if log:
             return hp.Float(name, low, high, sampling="log", default=default)
-        return hp.Float(name, low, high, step=step, default=default)
+        # Stepped values come back as e.g. 0.30000000000000004; the settings file wants 0.3.
+        value = hp.Float(name, low, high, step=step, default=default)
+        return None if value is None else round(value, 6)  # None: inactive conditional
 
     def model_settings(self, hp) -> dict:
         """{setting key: value} for the model config and the optimizer, from `hp`."""
@@ -156,8 +158,9 @@ class ZooHyperModel(kt.HyperModel):
         settings = {
             "batch_size": self._choice(hp, "batch_size", sizes,
                                        training.batch_size if training.batch_size in sizes else sizes[1]),
-            "patience": self._choice(hp, "patience", (1, 2, 4),
-                                     training.patience if training.patience in (1, 2, 4) else 2),
+            # Not 1: on a small dev split one noisy epoch would end training.
+            "patience": self._choice(hp, "patience", (2, 4),
+                                     training.patience if training.patience in (2, 4) else 2),
         }
         if self.tune_epochs:
             if "epochs" in self.fixed or self.max_epochs <= 1:

@@ -1,6 +1,6 @@
 """`zoo tune <task>`: a keras-tuner search over a recipe's space, resumable, budgeted, distributable.
 
-- The search lives in `recipes/<task>/tuning/<task>/` (or `directory/<task>/`); rerun with the same
+- The search lives in `recipes/<task>/tuning/<task>-<tuner>/` (or under `directory`); rerun with the same
   folder, it reloads the oracle (`overwrite=False`): finished trials are kept, not rerun, and a trial
   that was running when the process died is run again from its start.
 - `budget_minutes`: the oracle hands out no new trial after that many minutes (counted from this
@@ -32,7 +32,8 @@ TRIAL_RECORD = "zoo_trial.json"
 
 
 class _BudgetOracle:
-    """Oracle mixin: no new trial once `deadline` (time.time()) has passed or `trial_cap` trials exist."""
+    """Oracle mixin: the recipe's own values first; no new trial once `deadline` (time.time()) has
+    passed or `trial_cap` trials exist."""
 
     deadline: float | None = None
     trial_cap: int | None = None
@@ -50,6 +51,19 @@ class _BudgetOracle:
             return trial_module.Trial(hyperparameters, trial_id=str(len(self.trials)),
                                       status=trial_module.TrialStatus.STOPPED)
         return super().create_trial(tuner_id)
+
+    def _random_values(self):
+        # The first candidate of a fresh search is the recipe itself (every hyperparameter's
+        # default is the recipe's value), so the search always measures the untuned baseline.
+        if not self.trials and not getattr(self, "_defaults_given", False):
+            self._defaults_given = True
+            hps = kt.HyperParameters()
+            for hp in self.hyperparameters.space:
+                hps.merge([hp])
+                if hps.is_active(hp):
+                    hps.values[hp.name] = hp.default
+            return hps.values
+        return super()._random_values()
 
 
 class BudgetRandomOracle(_BudgetOracle, kt.oracles.RandomSearchOracle):
@@ -124,7 +138,10 @@ def make_tuner(task: str, hypermodel, tuner: str, max_trials: int, directory, ma
         oracle = BudgetHyperbandOracle(objective, max_epochs=max_epochs, factor=3, seed=seed)
         tuner_class = ZooHyperband
     elif tuner == "bayesian":
-        oracle = BudgetBayesianOracle(objective, max_trials=max_trials, seed=seed)
+        try:
+            oracle = BudgetBayesianOracle(objective, max_trials=max_trials, seed=seed)
+        except ImportError as error:  # keras-tuner's Gaussian process comes from scikit-learn
+            raise ValueError(f"--tuner bayesian needs scikit-learn (pip install scikit-learn): {error}") from None
         tuner_class = ZooBayesianOptimization
     else:
         oracle = BudgetRandomOracle(objective, max_trials=max_trials, seed=seed)
@@ -132,7 +149,13 @@ def make_tuner(task: str, hypermodel, tuner: str, max_trials: int, directory, ma
     oracle.trial_cap = max_trials
     if budget_minutes:
         oracle.deadline = time.time() + 60.0 * budget_minutes
-    return tuner_class(hypermodel, oracle, directory=str(directory), project_name=task, overwrite=False)
+    # One project per tuner: another tuner's oracle cannot reload this one's state.
+    return tuner_class(hypermodel, oracle, directory=str(directory), project_name=project_name(task, tuner),
+                       overwrite=False)
+
+
+def project_name(task: str, tuner: str) -> str:
+    return f"{task}-{tuner}"
 
 
 def trial_records(project_dir) -> dict[str, dict]:
@@ -192,13 +215,12 @@ def tune(task: str, tuner: str = "hyperband", max_trials: int = 30, budget_minut
          verbose: int = 2) -> dict | None:
     """Runs (or resumes) a search; returns the tuned record written, or None on a worker."""
     directory = Path(directory) if directory else default_directory(task)
-    started = time.time()
     prepared = prepare(task, dataset, train_fraction)
     max_epochs = max_epochs or prepared.training.epochs
     hypermodel = hypermodel_for(prepared, max_epochs=max_epochs, tune_epochs=tuner != "hyperband",
                                 fixed=fixed, verbose=verbose)
     search = make_tuner(task, hypermodel, tuner, max_trials, directory, max_epochs, budget_minutes, seed)
-    project_dir = directory / task
+    project_dir = directory / project_name(task, tuner)
     done_before = len(trial_records(project_dir))
     print(f"== zoo tune {task}: {tuner}, at most {max_trials} trials"
           + (f", {budget_minutes:g} minutes" if budget_minutes else "")
@@ -228,12 +250,12 @@ def tune(task: str, tuner: str = "hyperband", max_trials: int = 30, budget_minut
         "objective": f"{objective_name} ({direction}) on the {prepared.dataset} dev split",
         "best_dev_score": round(float(best.score), 6),
         "compute_seconds": round(sum(r.get("seconds", 0.0) for r in records.values()), 1),
-        "this_session_seconds": round(time.time() - started, 1),
         "machine": machine_description(),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "dataset": prepared.dataset,
         "train_fraction": train_fraction,
         "max_epochs": max_epochs,
+        "budget_minutes": budget_minutes,
         "fixed": dict(fixed or {}),
     }
     if tuner == "hyperband":
