@@ -35,12 +35,12 @@ def _encoders(model: keras.Model) -> list:
     return found
 
 
-def choose_jit_compile(model: keras.Model, jit_compile="auto", fixed_width: bool = False) -> tuple[bool, str]:
-    """Whether to compile with XLA, and why.
+def choose_jit_compile(model: keras.Model, jit_compile="auto", fixed_width: bool = False):
+    """Whether to compile with XLA (True, False, or "auto": Keras' own choice), and why.
 
     `"on"`/True and `"off"`/False force it. `"auto"` turns XLA on only where it was measured to
-    help (benchmarks/RESULTS.md): TensorFlow backend, no GPU visible (the cuDNN kernel turns XLA
-    off anyway), every encoder on the builtin LSTM/GRU path, and batches of one fixed width
+    help (benchmarks/RESULTS.md): TensorFlow backend, no GPU visible (elsewhere Keras' own "auto"
+    decides, as before), every encoder on the builtin LSTM/GRU path, and batches of one fixed width
     (`fixed_width`; with bucketed or per-batch padding every new width is a new XLA compilation,
     which costs more than XLA saves in an epoch).
     """
@@ -51,11 +51,11 @@ def choose_jit_compile(model: keras.Model, jit_compile="auto", fixed_width: bool
     if jit_compile != "auto":
         raise ValueError(f"jit_compile must be one of {JIT_COMPILE_VALUES} or a bool, got {jit_compile!r}")
     if keras.backend.backend() != "tensorflow":
-        return False, f"auto: off ({keras.backend.backend()} backend)"
+        return "auto", f"auto: Keras' choice ({keras.backend.backend()} backend)"
     import tensorflow as tf
 
     if tf.config.list_logical_devices("GPU"):
-        return False, "auto: off (GPU visible: cuDNN path, which turns XLA off)"
+        return "auto", "auto: Keras' choice (GPU visible; its cuDNN path turns XLA off)"
     encoders = _encoders(model)
     if not encoders:
         return False, "auto: off (no zoo encoder)"
@@ -119,7 +119,7 @@ def compile_defaults(
     settings["jit_compile"] = jit
     settings.update(overrides)
     model.compile(**settings)
-    model.zoo_jit_compile = (bool(settings["jit_compile"]), reason)
+    model.zoo_jit_compile = (model.jit_compile, reason)  # Keras resolves "auto" in compile
     model.zoo_training_path = describe_training_path(model)
     logger.info("training path: %s", model.zoo_training_path)
     return model
