@@ -17,8 +17,12 @@ from zoo.models.config import JSONConfig, _check_types, _fail
 logger = logging.getLogger("zoo.training")
 
 JIT_COMPILE_VALUES = ("auto", "on", "off")
-# Cell kinds whose builtin Keras layer measured faster with XLA on CPU (benchmarks/RESULTS.md).
+# Cell kinds whose builtin Keras layer could take XLA on CPU, and whether it was measured faster
+# there. benchmarks/RESULTS.md (2-core CPU shared with other jobs): XLA trained the standard
+# LSTM at 0.29-0.44x and the GRU at 0.36x of the same path without XLA, and bucketed batches
+# recompile per width; so "auto" keeps XLA off on CPU until a measurement says otherwise.
 XLA_CELLS = ("lstm", "gru")
+CPU_XLA_MEASURED_FASTER = False
 
 
 def _encoders(model: keras.Model) -> list:
@@ -39,10 +43,11 @@ def choose_jit_compile(model: keras.Model, jit_compile="auto", fixed_width: bool
     """Whether to compile with XLA (True, False, or "auto": Keras' own choice), and why.
 
     `"on"`/True and `"off"`/False force it. `"auto"` turns XLA on only where it was measured to
-    help (benchmarks/RESULTS.md): TensorFlow backend, no GPU visible (elsewhere Keras' own "auto"
-    decides, as before), every encoder on the builtin LSTM/GRU path, and batches of one fixed width
-    (`fixed_width`; with bucketed or per-batch padding every new width is a new XLA compilation,
-    which costs more than XLA saves in an epoch).
+    help (benchmarks/RESULTS.md), which on CPU is nowhere so far (`CPU_XLA_MEASURED_FASTER`).
+    The conditions it checks: TensorFlow backend and no GPU visible (elsewhere Keras' own "auto"
+    decides, as before), every encoder on the builtin LSTM/GRU path, and batches of one fixed
+    width (`fixed_width`; with bucketed or per-batch padding every new width is a new XLA
+    compilation, which costs more than XLA saves in an epoch).
     """
     if jit_compile in (True, "on"):
         return True, "forced on"
@@ -64,6 +69,8 @@ def choose_jit_compile(model: keras.Model, jit_compile="auto", fixed_width: bool
             return False, f"auto: off ({encoder.code_path['layer']} not measured faster with XLA)"
     if not fixed_width:
         return False, "auto: off (batch widths vary: each width would recompile)"
+    if not CPU_XLA_MEASURED_FASTER:
+        return False, "auto: off (XLA measured slower on CPU, benchmarks/RESULTS.md)"
     return True, "auto: on (CPU, builtin LSTM/GRU, fixed batch width)"
 
 
@@ -148,8 +155,7 @@ class TrainingConfig(JSONConfig):
         max_vocabulary: keep at most this many most frequent tokens (0: all).
         min_count: drop tokens seen fewer times in the training split.
         jit_compile: "auto", "on" or "off": XLA compilation (see `choose_jit_compile`; "auto"
-            takes XLA on CPU for the builtin LSTM/GRU when batches have one width, i.e. without
-            bucketing).
+            keeps XLA off on CPU, where it measured slower; Keras' own choice elsewhere).
     """
 
     batch_size: int = 32
