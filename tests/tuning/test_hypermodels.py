@@ -126,3 +126,12 @@ def test_budget_oracle_stops_handing_out_trials():
     assert oracle.create_trial("tuner0").status == "STOPPED"
     oracle.trial_cap = 5
     assert oracle.create_trial("tuner0").status == "RUNNING"
+
+
+@pytest.mark.parametrize("task", list(TASK_SPACES))
+def test_the_defaults_are_the_recipe_itself(task):
+    """Every default is the recipe's value: the first trial of a search is the untuned baseline."""
+    prepared = fake_prepared(task)
+    model_config, training = hypermodel_for(prepared).configs(kt.HyperParameters())
+    assert model_config == prepared.model_config
+    assert training == prepared.training

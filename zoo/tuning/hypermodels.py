@@ -15,16 +15,19 @@ The space:
 | encoder.cell | elman, gated_elman, lstm, gru | all |
 | encoder.implementation | auto (Keras' layer where one exists), custom, hoisted | all |
 | encoder.units | per task (`zoo.tuning.tasks.TASK_SPACES`) | all |
-| encoder.layers | 1, 2 (+ encoder.dropout 0-0.5 between layers when 2) | all |
+| encoder.layers | 1, 2 (+ encoder.dropout 0-0.5, step 0.05, between layers when 2) | all |
 | encoder.bidirectional | false, true | all but the language model |
 | encoder.pooling | final, mean, max | acceptor, pair encoder |
-| dropout | 0-0.6 | all |
+| dropout | 0-0.6, step 0.05 | all |
 | embedding_mode | learned, glove_frozen, glove_finetuned | word tasks (a GloVe matrix given) |
 | optimizer | adam (lr 1e-4..1e-2, log), sgd + Nesterov momentum 0.9 (lr 1e-3..0.3, log) | all |
 | clipnorm | 0 (off), 1, 5 | all |
 | batch_size | per task | all (in `fit`) |
 | epochs | 1..max_epochs (an upper bound; early stopping on the dev loss) | not Hyperband (it sets epochs) |
 | patience | 2, 4 | all (in `fit`) |
+
+Every choice also holds the recipe's own value (units, clipnorm, batch size, patience), and every
+default is the recipe's value: the recipe itself is a point of the space (the first trial).
 
 The weight initialiser is not tuned: the configs have no initializer field (the factories use
 Keras' defaults, Glorot uniform / orthogonal), and the search adds none to them.
@@ -58,6 +61,11 @@ def _parse_like(text, example):
     if isinstance(example, float):
         return float(text)
     return text
+
+
+def _including(values, recipe_value) -> tuple:
+    """The choices plus the recipe's own value, so the recipe itself lies in the space."""
+    return tuple(sorted(set(values) | {recipe_value}))
 
 
 class ZooHyperModel(kt.HyperModel):
@@ -119,16 +127,15 @@ class ZooHyperModel(kt.HyperModel):
         """{setting key: value} for the model config and the optimizer, from `hp`."""
         base, training = self.prepared.model_config, self.prepared.training
         encoder = base.encoder
-        units = tuple(self.space["units"])
+        units = _including(self.space["units"], encoder.units)
         settings = {
             "encoder.cell": self._choice(hp, "encoder.cell", CELLS, encoder.cell),
             "encoder.implementation": self._choice(hp, "encoder.implementation", IMPLEMENTATIONS, "auto"),
-            "encoder.units": self._choice(hp, "encoder.units", units,
-                                          encoder.units if encoder.units in units else units[len(units) // 2]),
+            "encoder.units": self._choice(hp, "encoder.units", units, encoder.units),
             "encoder.layers": self._choice(hp, "encoder.layers", (1, 2), min(encoder.layers, 2)),
         }
         with hp.conditional_scope("encoder.layers", [2]):
-            between = self._float(hp, "encoder.dropout", 0.0, 0.5, round(min(encoder.dropout, 0.5), 1), step=0.1)
+            between = self._float(hp, "encoder.dropout", 0.0, 0.5, min(encoder.dropout, 0.5), step=0.05)
         settings["encoder.dropout"] = between if settings["encoder.layers"] == 2 else 0.0
         if "encoder.bidirectional" in self.hyperparameter_names():
             # keras-tuner keeps boolean choices as 0/1; the config wants a bool.
@@ -136,7 +143,7 @@ class ZooHyperModel(kt.HyperModel):
                 hp, "encoder.bidirectional", (False, True), encoder.bidirectional))
         if "encoder.pooling" in self.hyperparameter_names():
             settings["encoder.pooling"] = self._choice(hp, "encoder.pooling", POOLINGS, encoder.pooling)
-        settings["dropout"] = self._float(hp, "dropout", 0.0, 0.6, round(min(base.dropout, 0.6), 1), step=0.1)
+        settings["dropout"] = self._float(hp, "dropout", 0.0, 0.6, min(base.dropout, 0.6), step=0.05)
         if "embedding_mode" in self.hyperparameter_names():
             settings["embedding_mode"] = self._choice(hp, "embedding_mode", EMBEDDING_MODES, base.embedding_mode)
         optimizer = self._choice(hp, "optimizer", ("adam", "sgd"), training.optimizer)
@@ -147,20 +154,18 @@ class ZooHyperModel(kt.HyperModel):
                 rate = self._float(hp, f"learning_rate.{name}", low, high, min(max(default, low), high), log=True)
             if optimizer == name:
                 settings["learning_rate"] = rate
-        settings["clipnorm"] = float(self._choice(hp, "clipnorm", (0.0, 1.0, 5.0),
-                                                  training.clipnorm if training.clipnorm in (0.0, 1.0, 5.0) else 5.0))
+        settings["clipnorm"] = float(self._choice(hp, "clipnorm", _including((0.0, 1.0, 5.0), training.clipnorm),
+                                                  training.clipnorm))
         return settings
 
     def training_settings(self, hp) -> dict:
         """{setting key: value} for the training loop (batch size, epochs bound, patience)."""
         training = self.prepared.training
-        sizes = tuple(self.space["batch_size"])
         settings = {
-            "batch_size": self._choice(hp, "batch_size", sizes,
-                                       training.batch_size if training.batch_size in sizes else sizes[1]),
-            # Not 1: on a small dev split one noisy epoch would end training.
-            "patience": self._choice(hp, "patience", (2, 4),
-                                     training.patience if training.patience in (2, 4) else 2),
+            "batch_size": self._choice(hp, "batch_size", _including(self.space["batch_size"], training.batch_size),
+                                       training.batch_size),
+            # Not 1 (unless the recipe says so): on a small dev split one noisy epoch would end training.
+            "patience": self._choice(hp, "patience", _including((2, 4), training.patience), training.patience),
         }
         if self.tune_epochs:
             if "epochs" in self.fixed or self.max_epochs <= 1:
