@@ -13,6 +13,7 @@ setup(
         "tensorflow==2.21.*",
         "keras>=3.10",
         "keras-tuner>=1.4.7",
+        "scikit-learn>=1.3",
         "tensorflow-datasets>=4.9",
         "pyarrow>=14",
         "matplotlib>=3.7",
