@@ -214,3 +214,11 @@ def test_bad_arguments(word_vectorizer):
         bt.classification_dataset([("a", 0)], word_vectorizer, padding="nope")
     with pytest.raises(ValueError):
         bt.classification_dataset([("a", 0)], word_vectorizer, batch_size=0)
+
+
+@pytest.mark.parametrize("drop_remainder", [False, True])
+def test_bucketed_datasets_know_their_number_of_batches(word_vectorizer, drop_remainder):
+    """Keras needs the count for its progress bar; a wrong count would cut or pad epochs."""
+    dataset = bt.classification_dataset(skewed_examples(700), word_vectorizer, batch_size=32,
+                                         shuffle=True, seed=1, drop_remainder=drop_remainder)
+    assert int(dataset.cardinality()) == sum(1 for _ in dataset)

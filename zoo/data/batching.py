@@ -122,6 +122,12 @@ def _batched(components, *, lengths: list[np.ndarray], batch_size: int, shuffle:
 
         dataset = dataset.group_by_window(key_func=_second, reduce_func=reduce_fn,
                                           window_size=batch_size)
+        # group_by_window hides the number of batches; it is known (each bucket gives
+        # ceil(count / batch_size) batches), and telling tf.data lets Keras show a progress bar
+        # with a total and stop warning that the input "ran out of data" after the first epoch.
+        per_bucket = np.bincount(keys) if size else np.zeros(0, dtype=np.int64)
+        batches = per_bucket // batch_size if drop_remainder else -(-per_bucket // batch_size)
+        dataset = dataset.apply(tf.data.experimental.assert_cardinality(int(batches.sum())))
         if shuffle:
             # Buckets fill at different rates; a small buffer of batches mixes the lengths.
             dataset = dataset.shuffle(64, seed=seed + 1, reshuffle_each_iteration=True)
