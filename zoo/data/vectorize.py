@@ -273,8 +273,23 @@ def vectorize(vectorizer, texts, ragged: bool = True, sequence_length: int | Non
     return _finish(ensure_nonempty(vectorizer(_as_string_tensor(texts))), ragged, sequence_length)
 
 
+class _IdsLayer(keras.layers.Layer):
+    """What both vectorizer layers share: `call` is `vectorize`, and the output is int32 ids
+    (batch, sequence_length or None), ragged or dense as configured."""
+
+    def call(self, inputs):
+        return self.vectorize(inputs)
+
+    def compute_output_spec(self, inputs):
+        return keras.KerasTensor((inputs.shape[0], self.sequence_length), dtype="int32",
+                                 ragged=self.ragged)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.sequence_length)
+
+
 @keras.saving.register_keras_serializable(package="zoo")
-class ZooVectorizer(keras.layers.Layer):
+class ZooVectorizer(_IdsLayer):
     """Raw strings -> int32 ids: a `TextVectorization` plus the zoo's conventions, in one layer.
 
     Wraps a plain `TextVectorization` (built by `build_word_vectorizer` / `build_char_vectorizer`)
@@ -315,15 +330,6 @@ class ZooVectorizer(keras.layers.Layer):
             inputs = _as_string_tensor(inputs)
         return super().__call__(inputs, *args, **kwargs)
 
-    def call(self, inputs):
-        return self.vectorize(inputs)
-
-    def compute_output_spec(self, inputs):
-        return keras.KerasTensor((inputs.shape[0], self.sequence_length), dtype="int32",
-                                 ragged=self.ragged)
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], self.sequence_length)
 
     def get_vocabulary(self) -> list[str]:
         return self.vectorizer.get_vocabulary()
@@ -355,7 +361,7 @@ def _tokens_to_ragged(token_lists) -> tf.RaggedTensor:
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class TokenVectorizer(keras.layers.Layer):
+class TokenVectorizer(_IdsLayer):
     """Pre-tokenized input (token lists) -> int32 ids, for tagging: one id per given token.
 
     A `StringLookup` with the zoo's layout (0 = `""` padding, 1 = `[UNK]`, then the vocabulary),
@@ -396,12 +402,6 @@ class TokenVectorizer(keras.layers.Layer):
             inputs = _tokens_to_ragged(inputs)
         return super().__call__(inputs, *args, **kwargs)
 
-    def call(self, inputs):
-        return self.vectorize(inputs)
-
-    def compute_output_spec(self, inputs):
-        return keras.KerasTensor((inputs.shape[0], self.sequence_length), dtype="int32",
-                                 ragged=self.ragged)
 
     def get_vocabulary(self) -> list[str]:
         return self.lookup.get_vocabulary()
