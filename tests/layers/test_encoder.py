@@ -38,9 +38,23 @@ def test_builtin_refuses_recurrent_dropout_and_gated_elman():
         make_recurrent_layer("gated_elman", "builtin", units=4)
 
 
-@pytest.mark.parametrize("cell, expected", [("lstm", "builtin"), ("elman", "builtin"), ("gated_elman", "custom")])
+@pytest.mark.parametrize("cell, expected", [("lstm", "fused"), ("elman", "builtin"), ("gated_elman", "custom")])
 def test_auto_says_which_path_it_took(cell, expected):
+    # This machine: TensorFlow backend, no GPU.
     assert SequenceEncoder(cell=cell, units=2).implementation_used == expected
+
+
+def test_auto_takes_keras_cudnn_eligible_lstm_when_a_gpu_is_visible(monkeypatch):
+    from zoo.layers import encoder
+
+    monkeypatch.setattr(encoder, "_gpu_visible", lambda: True)
+    gpu = SequenceEncoder(cell="lstm", units=2)
+    assert gpu.implementation_used == "builtin" and gpu.code_path["cudnn_eligible"] is True
+
+
+def test_fused_is_for_the_lstm_only():
+    with pytest.raises(ValueError, match="implementation='fused' exists for cell='lstm' only"):
+        SequenceEncoder(cell="gru", implementation="fused", units=2)
 
 
 @pytest.mark.parametrize("cell", ["elman", "lstm", "gru"])

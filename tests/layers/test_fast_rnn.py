@@ -76,9 +76,13 @@ def test_encoder_and_model_agree_across_paths_and_checkpoints(tmp_path, cell="ls
 
 
 def test_code_path_says_which_loop_runs():
-    assert SequenceEncoder(cell="lstm", units=2).code_path["implementation"] == "builtin"
-    assert SequenceEncoder(cell="lstm", units=2).code_path["cudnn_eligible"] is True
-    assert SequenceEncoder(cell="lstm", units=2, use_cudnn=False).code_path["cudnn_eligible"] is False
+    fused = SequenceEncoder(cell="lstm", units=2).code_path  # no GPU here: the fused kernel
+    assert fused["implementation"] == "fused" and fused["loop"] == "fused sequence kernel"
+    assert fused["cudnn_eligible"] is False
+    builtin = SequenceEncoder(cell="lstm", implementation="builtin", units=2)
+    assert builtin.code_path["cudnn_eligible"] is True
+    assert SequenceEncoder(cell="lstm", implementation="builtin", units=2, use_cudnn=False
+                           ).code_path["cudnn_eligible"] is False
     hoisted = SequenceEncoder(cell="gru", implementation="hoisted", units=2).code_path
     assert hoisted["layer"] == "HoistedRNN(GRUCell)" and not hoisted["cudnn_eligible"]
     assert SequenceEncoder(cell="gated_elman", units=2).code_path["layer"] == "RNN(GatedElmanCell)"

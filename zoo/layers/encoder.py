@@ -5,10 +5,11 @@ import keras
 
 from zoo.cells import CELLS
 from zoo.layers.fast_rnn import HoistedRNN
+from zoo.layers.fused_lstm import FusedLSTM, fused_kernel_available
 from zoo.layers.masking import POOLINGS, MaskedPooling
 
 CELL_KINDS = tuple(CELLS)
-IMPLEMENTATIONS = ("auto", "builtin", "custom", "hoisted")
+IMPLEMENTATIONS = ("auto", "builtin", "custom", "hoisted", "fused")
 
 # Keras' own sequence layer for each cell kind. The gated Elman has none.
 BUILTIN_LAYERS = {
@@ -19,13 +20,28 @@ BUILTIN_LAYERS = {
 
 
 def resolve_implementation(cell: str, implementation: str) -> str:
-    """`auto` means Keras' built-in layer where one exists (cuDNN-eligible), else the zoo's cell."""
+    """The path `auto` takes: the fastest one measured (benchmarks/RESULTS.md) that is valid here.
+
+    - LSTM: `fused` (`zoo.layers.FusedLSTM`) on the TensorFlow backend when no GPU is visible
+      (about 1.5-2x Keras' LSTM in training on a CPU); otherwise `builtin`, Keras' LSTM, which
+      takes the cuDNN kernel on a GPU.
+    - Elman and GRU: `builtin` (Keras' SimpleRNN/GRU; cuDNN-eligible for the GRU).
+    - Gated Elman: `custom` (Keras has no such layer).
+    All paths of a cell kind hold the same weights, so a model saved on one runs on any other.
+    """
     if implementation == "auto":
+        if cell == "lstm" and fused_kernel_available() and not _gpu_visible():
+            return "fused"
         return "builtin" if cell in BUILTIN_LAYERS else "custom"
     if implementation == "builtin" and cell not in BUILTIN_LAYERS:
         raise ValueError(
             f"implementation='builtin' is not available for cell={cell!r} (Keras has no such "
             f"layer); use implementation='custom' or 'auto'"
+        )
+    if implementation == "fused" and cell != "lstm":
+        raise ValueError(
+            f"implementation='fused' exists for cell='lstm' only, got cell={cell!r}; use "
+            f"'auto', 'builtin', 'custom' or 'hoisted'"
         )
     return implementation
 
@@ -44,8 +60,9 @@ def make_recurrent_layer(
     `builtin` gives Keras' layer configured so it is eligible for cuDNN on a GPU: tanh/sigmoid,
     a bias, `reset_after=True` for the GRU, no recurrent dropout, no unroll. `custom` gives the
     zoo's cell inside `keras.layers.RNN`; `hoisted` gives the zoo's cell inside
-    `zoo.layers.fast_rnn.HoistedRNN` (input projection hoisted out of the loop). All hold the same
-    weights in the same layout.
+    `zoo.layers.fast_rnn.HoistedRNN` (input projection hoisted out of the loop); `fused` (LSTM only)
+    gives `zoo.layers.FusedLSTM`, the zoo's LSTM cell run by a whole-sequence kernel with a
+    hand-written gradient. All hold the same weights in the same layout.
     """
     implementation = resolve_implementation(cell, implementation)
     if implementation == "builtin":
@@ -64,6 +81,9 @@ def make_recurrent_layer(
     if implementation == "hoisted":
         # The zoo's cell with the input projection hoisted out of the loop (same weights).
         return HoistedRNN(recurrent_cell, return_sequences=True, name=name)
+    if implementation == "fused":
+        # The zoo's LSTM cell run by a whole-sequence kernel with a hand-written gradient.
+        return FusedLSTM(recurrent_cell, return_sequences=True, name=name)
     return keras.layers.RNN(recurrent_cell, return_sequences=True, name=name)
 
 
@@ -73,6 +93,9 @@ def describe_path(cell: str, implementation_used: str, use_cudnn="auto") -> dict
         layer, loop = BUILTIN_LAYERS[cell].__name__, "keras"
     elif implementation_used == "hoisted":
         layer, loop = f"HoistedRNN({CELLS[cell].__name__})", "hoisted input projection"
+    elif implementation_used == "fused":
+        loop = "fused sequence kernel" if fused_kernel_available() else "keras generic"
+        layer = f"FusedLSTM({CELLS[cell].__name__})"
     else:
         layer, loop = f"RNN({CELLS[cell].__name__})", "keras generic"
     cudnn_eligible = implementation_used == "builtin" and cell in ("lstm", "gru") and use_cudnn is not False
@@ -106,8 +129,10 @@ class SequenceEncoder(keras.layers.Layer):
         cell: "elman", "gated_elman", "lstm" or "gru".
         implementation: "builtin" (Keras' layers, cuDNN-eligible), "custom" (the zoo's cells in
             `keras.layers.RNN`), "hoisted" (the zoo's cells in `zoo.layers.fast_rnn.HoistedRNN`, the
-            input projection hoisted out of the loop; same weights) or "auto" (builtin where
-            Keras has the layer, else custom). `code_path` describes the result.
+            input projection hoisted out of the loop; same weights), "fused" (LSTM only:
+            `zoo.layers.FusedLSTM`) or "auto" (fused for the LSTM on a CPU with TensorFlow,
+            else builtin where Keras has the layer, else custom; see `resolve_implementation`).
+            `code_path` describes the result.
         units: hidden width of each direction.
         layers: number of stacked recurrent layers.
         bidirectional: run each layer both ways and concatenate.

@@ -105,9 +105,9 @@ class EncoderConfig(JSONConfig):
             _fail(owner, "layers", self.layers, "a positive integer")
         _check_rate(owner, "dropout", self.dropout)
         _check_rate(owner, "recurrent_dropout", self.recurrent_dropout)
-        if self.recurrent_dropout and self.implementation != "custom":
+        if self.recurrent_dropout and self.implementation not in ("custom", "fused"):
             _fail(owner, "recurrent_dropout", self.recurrent_dropout,
-                  "0 unless implementation='custom' (recurrent dropout rules out cuDNN)")
+                  "0 unless implementation='custom' or 'fused' (recurrent dropout rules out cuDNN)")
         if self.pooling not in POOLINGS:
             _fail(owner, "pooling", self.pooling, f"one of {POOLINGS}")
         if self.use_cudnn not in ("auto", "true", "false"):

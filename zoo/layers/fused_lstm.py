@@ -1,0 +1,88 @@
+"""`FusedLSTM`: the zoo's fastest LSTM path on a CPU, with the weights of every other LSTM path.
+
+`FusedLSTM` is `keras.layers.RNN` over `zoo.cells.LSTMCell`, so it has the same constructor,
+config and weights (names, shapes, gate order) as `keras.layers.RNN(LSTMCell(...))` and as
+Keras' own `keras.layers.LSTM`: a checkpoint runs on any path. On the TensorFlow backend it runs
+the whole sequence in `zoo.layers.fused_lstm_tf`:
+- training: a forward loop that keeps the gates, and a hand-written backward loop that does one
+  small matrix product per step and the weight gradients as four large products after the loop;
+- inference: a forward loop that keeps nothing, the input projection hoisted out of it.
+Masking (state carried through padded steps), `go_backwards`, `Bidirectional`, initial states,
+input dropout and variational recurrent dropout behave as in `keras.layers.RNN`, and the results
+equal it to float rounding (tests/layers/test_fused_lstm.py checks outputs and gradients to 1e-5).
+
+On other backends, and with `unroll=True` or a stateful layer, it runs Keras' generic loop with the
+same cell: always correct, never faster. Measured speed: `benchmarks/rnn_throughput.py`.
+"""
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from zoo.cells import LSTMCell
+
+
+def fused_kernel_available() -> bool:
+    """Whether `FusedLSTM` can run its fused TensorFlow kernels (the TensorFlow backend)."""
+    return keras.backend.backend() == "tensorflow"
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class FusedLSTM(keras.layers.RNN):
+    """`keras.layers.RNN(zoo.cells.LSTMCell(...))` with a fused whole-sequence kernel.
+
+    Examples:
+        >>> layer = FusedLSTM(zoo.cells.LSTMCell(64), return_sequences=True)
+    """
+
+    def __init__(self, cell, **kwargs):
+        if type(cell) is not LSTMCell:
+            raise ValueError(
+                f"FusedLSTM runs zoo.cells.LSTMCell exactly, got {type(cell).__name__}; use "
+                "keras.layers.RNN for other cells"
+            )
+        super().__init__(cell, **kwargs)
+
+    @property
+    def runs_fused_kernel(self) -> bool:
+        return fused_kernel_available() and not self.unroll and not self.stateful
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        if not self.runs_fused_kernel:
+            return super().inner_loop(sequences, initial_state, mask, training=training)
+        from zoo.layers import fused_lstm_tf
+
+        cell = self.cell
+        inputs = sequences
+        h0, c0 = initial_state
+        recurrent_mask = None
+        if training and cell.dropout > 0:
+            # The per-sequence mask the cell would apply at every step (RNN.call prepared it).
+            inputs = inputs * ops.expand_dims(cell.get_dropout_mask(sequences[:, 0, :]), 1)
+        if training and cell.recurrent_dropout > 0:
+            recurrent_mask = cell.get_recurrent_dropout_mask(h0)
+        # Time-major: the loop reads one step at a time; the narrow inputs are transposed.
+        inputs = ops.transpose(inputs, (1, 0, 2))
+        if mask is not None:
+            mask = ops.transpose(mask, (1, 0))
+        if self.go_backwards:
+            inputs = ops.flip(inputs, axis=0)
+            mask = None if mask is None else ops.flip(mask, axis=0)
+        dtype = inputs.dtype
+        weights = [ops.cast(w, dtype) for w in (cell.kernel, cell.recurrent_kernel, cell.bias)]
+        if training:
+            outputs, h, c = fused_lstm_tf.lstm_sequence(
+                inputs, h0, c0, *weights, mask=mask, recurrent_mask=recurrent_mask,
+                zero_output_for_mask=self.zero_output_for_mask)
+        else:
+            outputs, h, c = fused_lstm_tf.lstm_sequence_inference(
+                inputs, h0, c0, *weights, mask=mask, zero_output_for_mask=self.zero_output_for_mask,
+                return_sequences=self.return_sequences)
+        if outputs is None:  # inference without sequences: the last output is the carried state
+            return h, ops.expand_dims(h, 1), [h, c]
+        # As Keras' loop: outputs in processing order (reversed for go_backwards), the last
+        # output is the last step's output.
+        return outputs[-1], ops.transpose(outputs, (1, 0, 2)), [h, c]
+
+
+__all__ = ["FusedLSTM", "fused_kernel_available"]
