@@ -8,7 +8,7 @@ round), so a machine shared with other jobs shifts both sides of each ratio toge
 
 Candidates:
   - zoo acceptor (`zoo.models.acceptor`) for every cell kind x implementation (builtin, custom,
-    hoisted), each with jit_compile False and True (XLA);
+    hoisted, and fused for the LSTM), each with jit_compile False and True (XLA; not for fused);
   - Keras' own LSTM / GRU / SimpleRNN, default settings (Embedding -> layer -> Dense), no XLA;
     the first is the reference (1.00x);
   - PyTorch's nn.LSTM (Embedding -> LSTM -> Linear, Adam) when torch is installed.
@@ -55,7 +55,7 @@ def parse_args(argv=None):
     parser.add_argument("--steps", type=int, default=2, help="train (and inference) steps per round")
     parser.add_argument("--no-jit", action="store_true", help="skip the jit_compile=True variants")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
-    parser.add_argument("--implementations", default="builtin,custom,hoisted",
+    parser.add_argument("--implementations", default="builtin,custom,hoisted,fused",
                         help="comma-separated zoo implementations to run")
     parser.add_argument("--threads", default="",
                         help="'intra,inter' TensorFlow thread pools (default: TensorFlow's choice)")
@@ -125,7 +125,10 @@ def zoo_candidates(args, x, y):
         for implementation in args.implementations:
             if implementation == "builtin" and cell == "gated_elman":
                 continue
-            for jit in jits:
+            if implementation == "fused" and cell != "lstm":
+                continue  # the fused kernel exists for the LSTM only
+            # XLA around the fused kernel's custom gradient measured no faster than without.
+            for jit in jits if implementation != "fused" else (False,):
                 config = zm.AcceptorConfig(
                     vocabulary_size=args.vocabulary, embedding_dim=args.embedding,
                     num_classes=args.classes,

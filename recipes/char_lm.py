@@ -46,7 +46,7 @@ def run(model_config: LanguageModelConfig, training: TrainingConfig, dataset: st
     from recipes.artifacts import save_config, save_vectorizer
     from zoo import models
     from zoo.data.vectorize import ZooVectorizer, build_char_vectorizer
-    from zoo.training import fit_evaluate_save, write_json
+    from zoo.training import fit_evaluate_save
 
     # The data: one character stream per split; the alphabet comes from the training books.
     data = zoo.data.load(dataset)
@@ -59,16 +59,18 @@ def run(model_config: LanguageModelConfig, training: TrainingConfig, dataset: st
     save_config(run_dir, model_config)
     save_vectorizer(run_dir, vectorizer)
 
-    batches = make_batches(data, vectorizer, training, model_config.seed)
-    metrics = fit_evaluate_save(model, batches["train"], batches["dev"], batches["test"], run_dir, training, extra)
+    def bits_and_sample(trained, metrics):
+        # Bits per character: the cross-entropy in nats divided by ln 2.
+        metrics["test"]["bits_per_character"] = metrics["test"]["loss"] / math.log(2)
+        sample = models.generate(trained, SAMPLE_PREFIX, SAMPLE_LENGTH, SAMPLE_TEMPERATURE, seed=0,
+                                 vocabulary=vocabulary)
+        metrics["sample"] = SAMPLE_PREFIX + sample
+        print(f"test: {metrics['test']['bits_per_character']:.3f} bits per character")
+        print(f"sample: {metrics['sample']}")
 
-    # Bits per character: the cross-entropy in nats divided by ln 2.
-    metrics["test"]["bits_per_character"] = metrics["test"]["loss"] / math.log(2)
-    sample = models.generate(model, SAMPLE_PREFIX, SAMPLE_LENGTH, SAMPLE_TEMPERATURE, seed=0, vocabulary=vocabulary)
-    metrics["sample"] = SAMPLE_PREFIX + sample
-    print(f"sample: {metrics['sample']}")
-    write_json(run_dir / "metrics.json", metrics)
-    return metrics
+    batches = make_batches(data, vectorizer, training, model_config.seed)
+    return fit_evaluate_save(model, batches["train"], batches["dev"], batches["test"], run_dir, training,
+                             extra, after_evaluation=bits_and_sample)
 
 
 def make_batches(data, vectorizer, training: TrainingConfig, seed: int = 0) -> dict:

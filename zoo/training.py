@@ -261,12 +261,15 @@ def fit_evaluate_save(
     training: TrainingConfig,
     extra_metrics: dict | None = None,
     verbose: int | None = None,
+    after_evaluation=None,
 ) -> dict:
     """Fits with early stopping on `dev`, evaluates on `test`, writes the run's artefacts.
 
     The run folder gets `model.keras`, `metrics.json` (test metrics, epochs, wall time, parameter
     count, plus `extra_metrics`), `curves.png`, `history.csv` and TensorBoard `logs/`. The model
     config is written by the caller (it knows the config) before training starts.
+    `after_evaluation(model, metrics)`, if given, may add task-specific entries to `metrics`
+    (e.g. bits per character, a generated sample) before `metrics.json` is written once.
     """
     run_dir = Path(run_dir)
     if verbose is None:
@@ -289,5 +292,7 @@ def fit_evaluate_save(
         "parameters": int(model.count_params()),
         **(extra_metrics or {}),
     }
+    if after_evaluation is not None:
+        after_evaluation(model, metrics)
     write_json(run_dir / "metrics.json", metrics)
     return metrics
