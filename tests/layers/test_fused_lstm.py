@@ -112,3 +112,11 @@ def test_model_checkpoints_run_on_every_lstm_path(tmp_path):
     labels = np.arange(len(PADDED_IDS)) % 2
     losses = loaded.fit(PADDED_IDS, labels, epochs=5, verbose=0).history["loss"]
     assert losses[-1] < losses[0]
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_loops_without_xla_agree(training):
+    """The loops run by TensorFlow itself (as in an exported SavedModel) give the same results."""
+    reference, fused = _pair(return_sequences=True, go_backwards=True)
+    fused.xla_loops = False
+    _assert_agree(reference, fused, mask=MASK, training=training)

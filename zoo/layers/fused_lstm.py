@@ -42,6 +42,9 @@ class FusedLSTM(keras.layers.RNN):
                 "keras.layers.RNN for other cells"
             )
         super().__init__(cell, **kwargs)
+        # XLA-compile the loops (not a config field: a runtime choice, the weights are the same).
+        # `zoo.export` turns it off while tracing, so a SavedModel holds no XLA-only functions.
+        self.xla_loops = True
 
     @property
     def runs_fused_kernel(self) -> bool:
@@ -73,11 +76,11 @@ class FusedLSTM(keras.layers.RNN):
         if training:
             outputs, h, c = fused_lstm_tf.lstm_sequence(
                 inputs, h0, c0, *weights, mask=mask, recurrent_mask=recurrent_mask,
-                zero_output_for_mask=self.zero_output_for_mask)
+                zero_output_for_mask=self.zero_output_for_mask, xla=self.xla_loops)
         else:
             outputs, h, c = fused_lstm_tf.lstm_sequence_inference(
                 inputs, h0, c0, *weights, mask=mask, zero_output_for_mask=self.zero_output_for_mask,
-                return_sequences=self.return_sequences)
+                return_sequences=self.return_sequences, xla=self.xla_loops)
         if outputs is None:  # inference without sequences: the last output is the carried state
             return h, ops.expand_dims(h, 1), [h, c]
         # As Keras' loop: outputs in processing order (reversed for go_backwards), the last

@@ -1,17 +1,21 @@
 """TensorFlow kernels of `zoo.layers.FusedLSTM`: a whole-sequence LSTM with a hand-written gradient.
 
-TensorFlow only (it uses `tf.while_loop` and `tf.custom_gradient`); `zoo.layers.fused_lstm` calls
-it on the TensorFlow backend and falls back to Keras' generic loop elsewhere.
+TensorFlow only (`tf.while_loop`, `tf.custom_gradient`, XLA); `zoo.layers.fused_lstm` calls it on
+the TensorFlow backend and falls back to Keras' generic loop elsewhere.
 
-Why it is faster than differentiating the step loop automatically (measured in
+Why it is faster than differentiating Keras' step loop automatically (measured in
 `benchmarks/rnn_throughput.py`, see `benchmarks/RESULTS.md`):
 - Forward: `x W + b` for all steps is one large matrix product before the loop; each step then
-  multiplies only `h_{t-1} V` (V: the recurrent kernel).
+  multiplies only `h_{t-1} V` (V: the recurrent kernel) and keeps the gates.
 - Backward: each step does the one product on the critical path, `dz_t V^T`, and a few element-wise
-  operations whose gate derivatives (sigmoid'(.), tanh'(.), the products with c_{t-1}, g, i, ...)
-  were computed for all steps at once, vectorised, before the loop. The weight gradients
-  `dV = H_prev^T dZ`, `dW = X^T dZ`, `db = sum dZ` and `dX = dZ W^T` are four large products after
-  the loop instead of 3 small products and an accumulation per step.
+  operations; the gate derivatives they need (sigmoid', tanh', the products with c_{t-1}, g, i)
+  were computed by the forward loop while each step's values were at hand. The weight gradients
+  are large products after the loop: `[dW; dV] = [X, H_prev]^T dZ` (one product: faster than two
+  here), `db = sum dZ`, `dX = dZ W^T`, instead of three small products and an accumulation per
+  step.
+- With `xla=True` (the default) the two loops, and nothing else, are compiled by XLA, which fuses
+  each step's element-wise operations into one kernel; the large products stay with TensorFlow's
+  own matmul, which is faster than XLA's on a CPU. XLA compiles once per (time, batch) shape.
 
 Notation (Keras' gate order i, f, g, o; `m_t` is 1 on real tokens and 0 on padding):
     z_t = x_t W + h_{t-1} V + b;  i, f, o = sigmoid(z_i, z_f, z_o);  g = tanh(z_g)
@@ -24,13 +28,126 @@ from __future__ import annotations
 import tensorflow as tf
 
 
-def _zeros_before(first, rest):
+def _before(first, rest):
     """`[first, rest[0], ..., rest[T-2]]`: the value each step started from (time-major)."""
     return tf.concat([first[tf.newaxis], rest[:-1]], axis=0)
 
 
+def _carry(m, new, old):
+    """The new state on real steps, the old one on padded steps (`m` is None: no padding)."""
+    return new if m is None else tf.where(m > 0, new, old)
+
+
+def _forward_loop(projected, initial_h, initial_c, recurrent_kernel, step_mask, recurrent_mask):
+    """The training forward loop.
+
+    Besides the carried `h` of every step it keeps what the backward loop needs, computed here,
+    where each step's values are at hand (and, under XLA, fused into the step's kernel):
+    - `local` (T, B, 4U): the local derivatives of the gate pre-activations, so that
+      `dz_t = [dc_t, dc_t, dc_t, dh_t] * local_t` (dc_t: gradient reaching c_t, dh_t: reaching h_t);
+    - `dc_dh` (T, B, U): dc_t/dh_t through h_t = o tanh(c_t);
+    - `forget` (T, B, U): f_t, which carries dc_t back to c_{t-1}.
+    Padded steps get zeros in `dc_dh` and the output gate's part of `local`.
+    """
+    steps = tf.shape(projected)[0]
+
+    def step(t, h, c, local_out, dc_dh_out, forget_out, h_out):
+        m = None if step_mask is None else step_mask[t]
+        h_in = h if recurrent_mask is None else h * recurrent_mask
+        z_i, z_f, z_g, z_o = tf.split(projected[t] + tf.matmul(h_in, recurrent_kernel), 4, axis=1)
+        i, f, g, o = tf.sigmoid(z_i), tf.sigmoid(z_f), tf.tanh(z_g), tf.sigmoid(z_o)
+        c_new = f * c + i * g
+        tanh_c = tf.tanh(c_new)
+        dc_dh = o * (1.0 - tanh_c * tanh_c)
+        d_z_o = tanh_c * o * (1.0 - o)
+        if m is not None:
+            dc_dh, d_z_o = dc_dh * m, d_z_o * m
+        local = tf.concat([g * i * (1.0 - i), c * f * (1.0 - f), i * (1.0 - g * g), d_z_o], axis=1)
+        h_new = _carry(m, o * tanh_c, h)
+        c_new = _carry(m, c_new, c)
+        return (t + 1, h_new, c_new, local_out.write(t, local), dc_dh_out.write(t, dc_dh),
+                forget_out.write(t, f), h_out.write(t, h_new))
+
+    arrays = [tf.TensorArray(projected.dtype, size=steps) for _ in range(4)]
+    _, h, c, *arrays = tf.while_loop(
+        lambda t, *_: t < steps, step, (0, initial_h, initial_c, *arrays), maximum_iterations=steps)
+    local, dc_dh, forget, hs = (array.stack() for array in arrays)
+    return local, dc_dh, forget, hs, h, c
+
+
+def _backward_loop(d_outputs, d_h, d_c, local, dc_dh, forget, recurrent_kernel, step_mask,
+                   recurrent_mask, zero_output_for_mask):
+    """dL/dz for every step (T, B, 4U), and dL/dh_0, dL/dc_0 (see `_forward_loop`)."""
+    steps = tf.shape(local)[0]
+    recurrent_t = tf.transpose(recurrent_kernel)
+
+    def back(t, dh, dc, dz_out):
+        m = None if step_mask is None else step_mask[t]
+        d_output = d_outputs[t]
+        if m is not None and zero_output_for_mask:
+            d_output *= m
+        dh = dh + d_output
+        dc_new = (dc if m is None else m * dc) + dh * dc_dh[t]
+        dz = tf.concat([dc_new, dc_new, dc_new, dh], axis=1) * local[t]
+        dh_before = tf.matmul(dz, recurrent_t)
+        if recurrent_mask is not None:
+            dh_before *= recurrent_mask
+        dc_before = dc_new * forget[t]
+        if m is not None:  # a padded step passes the gradient straight through
+            dh_before += (1.0 - m) * dh
+            dc_before += (1.0 - m) * dc
+        return t - 1, dh_before, dc_before, dz_out.write(t, dz)
+
+    _, d_h0, d_c0, dz_out = tf.while_loop(
+        lambda t, *_: t >= 0, back, (steps - 1, d_h, d_c, tf.TensorArray(local.dtype, size=steps)),
+        maximum_iterations=steps)
+    return dz_out.stack(), d_h0, d_c0
+
+
+def _inference_loop(inputs, initial_h, initial_c, kernel, recurrent_kernel, bias, step_mask,
+                    zero_output_for_mask, return_sequences):
+    """The forward pass alone; nothing kept for a backward pass.
+
+    The input product stays inside the loop here: under XLA the per-step `x_t W` fuses with the
+    rest of the step, which measured faster than reading a hoisted product (the training loop
+    must hoist it to keep the gradient products large).
+    """
+    steps = tf.shape(inputs)[0]
+
+    def step(t, h, c, h_out):
+        m = None if step_mask is None else step_mask[t]
+        z = tf.matmul(inputs[t], kernel) + tf.matmul(h, recurrent_kernel) + bias
+        z_i, z_f, z_g, z_o = tf.split(z, 4, axis=1)
+        c_new = tf.sigmoid(z_f) * c + tf.sigmoid(z_i) * tf.tanh(z_g)
+        output = tf.sigmoid(z_o) * tf.tanh(c_new)
+        c_new, h_new = _carry(m, c_new, c), _carry(m, output, h)
+        if return_sequences:
+            h_out = h_out.write(t, output * m if (m is not None and zero_output_for_mask) else h_new)
+        return t + 1, h_new, c_new, h_out
+
+    _, h, c, h_out = tf.while_loop(
+        lambda t, *_: t < steps, step,
+        (0, initial_h, initial_c, tf.TensorArray(inputs.dtype, size=steps if return_sequences else 0)),
+        maximum_iterations=steps)
+    return (h_out.stack() if return_sequences else None), h, c
+
+
+# XLA-compiled versions; XLA compiles each for the shapes it meets (and caches them). XLA needs
+# every loop's trip count bounded (`maximum_iterations`) to size its TensorArrays.
+_COMPILED = {
+    name: tf.function(function, jit_compile=True, autograph=False)
+    for name, function in (("forward", _forward_loop), ("backward", _backward_loop),
+                           ("inference", _inference_loop))
+}
+_PLAIN = {"forward": _forward_loop, "backward": _backward_loop, "inference": _inference_loop}
+
+
+def _unwatched(*tensors):
+    return [None if tensor is None else tf.stop_gradient(tensor) for tensor in tensors]
+
+
 def lstm_sequence(inputs, initial_h, initial_c, kernel, recurrent_kernel, bias, mask=None,
-                  recurrent_mask=None, zero_output_for_mask=False):
+                  recurrent_mask=None, zero_output_for_mask=False, xla=True):
     """Runs the LSTM over a time-major sequence, differentiable with the hand-written gradient.
 
     Args:
@@ -41,10 +158,12 @@ def lstm_sequence(inputs, initial_h, initial_c, kernel, recurrent_kernel, bias, 
         recurrent_mask: `None` or (batch, units): variational dropout on `h_{t-1}` (the same mask
             at every step, as the zoo's cells apply it).
         zero_output_for_mask: padded steps output zeros instead of the carried state.
+        xla: compile the two loops with XLA.
 
     Returns:
         `(outputs, h, c)`: outputs (time, batch, units), the final carried states (batch, units).
     """
+    loops = _COMPILED if xla else _PLAIN
     dtype = inputs.dtype
     step_mask = None if mask is None else tf.cast(mask, dtype)[:, :, tf.newaxis]  # (T, B, 1)
 
@@ -54,75 +173,24 @@ def lstm_sequence(inputs, initial_h, initial_c, kernel, recurrent_kernel, bias, 
         input_dim, units = tf.shape(inputs)[2], tf.shape(recurrent_kernel)[0]
         flat_inputs = tf.reshape(inputs, [-1, input_dim])
         projected = tf.reshape(tf.matmul(flat_inputs, kernel) + bias, [steps, batch, 4 * units])
-        projected_steps = tf.TensorArray(dtype, size=steps).unstack(projected)
-        # Read by the forward and the backward loop alike.
-        masks = None if step_mask is None else tf.TensorArray(
-            dtype, size=steps, clear_after_read=False).unstack(step_mask)
-
-        def step(t, h, c, gates_out, c_out, h_out):
-            h_in = h if recurrent_mask is None else h * recurrent_mask
-            z = projected_steps.read(t) + tf.matmul(h_in, recurrent_kernel)
-            z_i, z_f, z_g, z_o = tf.split(z, 4, axis=1)
-            i, f, o, g = tf.sigmoid(z_i), tf.sigmoid(z_f), tf.sigmoid(z_o), tf.tanh(z_g)
-            c_new = f * c + i * g
-            h_new = o * tf.tanh(c_new)
-            if masks is not None:
-                m = masks.read(t)
-                c_new = c + m * (c_new - c)
-                h_new = h + m * (h_new - h)
-            return (t + 1, h_new, c_new, gates_out.write(t, tf.concat([i, f, g, o], axis=1)),
-                    c_out.write(t, c_new), h_out.write(t, h_new))
-
-        arrays = [tf.TensorArray(dtype, size=steps) for _ in range(3)]
-        _, h, c, gates_out, c_out, h_out = tf.while_loop(
-            lambda t, *_: t < steps, step, (0, initial_h, initial_c, *arrays))
-        gates, cs, hs = gates_out.stack(), c_out.stack(), h_out.stack()
-        outputs = hs if not (zero_output_for_mask and step_mask is not None) else hs * step_mask
+        # `stop_gradient`: the loops are differentiated by `gradient` below, never by TensorFlow
+        # (a watched XLA function would have to export its TensorLists for its own gradient).
+        local, dc_dh, forget, hs, h, c = loops["forward"](
+            *_unwatched(projected, initial_h, initial_c, recurrent_kernel, step_mask, recurrent_mask))
+        outputs = hs * step_mask if (zero_output_for_mask and step_mask is not None) else hs
 
         def gradient(d_outputs, d_h, d_c):
-            # Everything that does not depend on the incoming gradient, for all steps at once.
-            i, f, g, o = tf.split(gates, 4, axis=2)
-            tanh_c = tf.tanh(cs)
-            c_before = _zeros_before(initial_c, cs)
-            h_before = _zeros_before(initial_h, hs)
-            d_c_from_h = o * (1.0 - tanh_c * tanh_c)            # dc_t / dh_t
-            d_z_o = tanh_c * o * (1.0 - o)                       # dz_o / dh_t
-            if step_mask is not None:
-                d_c_from_h *= step_mask
-                d_z_o *= step_mask
-                if zero_output_for_mask:
-                    d_outputs = d_outputs * step_mask
-            # dz = [dc, dc, dc, dh] * local: the local derivative of each gate's pre-activation.
-            local = tf.concat([g * i * (1.0 - i), c_before * f * (1.0 - f), i * (1.0 - g * g), d_z_o], axis=2)
-            read = lambda values: tf.TensorArray(dtype, size=steps).unstack(values)  # noqa: E731
-            d_out_steps, d_c_h_steps, local_steps, forget_steps = (
-                read(d_outputs), read(d_c_from_h), read(local), read(f))
-            recurrent_t = tf.transpose(recurrent_kernel)
-
-            def back(t, dh, dc, dz_out):
-                dh = dh + d_out_steps.read(t)
-                if masks is None:
-                    dc_new = dc + dh * d_c_h_steps.read(t)
-                else:
-                    m = masks.read(t)
-                    dc_new = m * dc + dh * d_c_h_steps.read(t)
-                dz = tf.concat([dc_new, dc_new, dc_new, dh], axis=1) * local_steps.read(t)
-                dh_before = tf.matmul(dz, recurrent_t)
-                if recurrent_mask is not None:
-                    dh_before *= recurrent_mask
-                dc_before = dc_new * forget_steps.read(t)
-                if masks is not None:
-                    dh_before += (1.0 - m) * dh
-                    dc_before += (1.0 - m) * dc
-                return t - 1, dh_before, dc_before, dz_out.write(t, dz)
-
-            _, d_h0, d_c0, dz_out = tf.while_loop(
-                lambda t, *_: t >= 0, back, (steps - 1, d_h, d_c, tf.TensorArray(dtype, size=steps)))
-            dz = tf.reshape(dz_out.stack(), [-1, 4 * units])
+            dz, d_h0, d_c0 = loops["backward"](
+                *_unwatched(d_outputs, d_h, d_c, local, dc_dh, forget, recurrent_kernel, step_mask,
+                            recurrent_mask), zero_output_for_mask)
+            dz = tf.reshape(dz, [-1, 4 * units])
+            h_before = _before(initial_h, hs)
             if recurrent_mask is not None:
                 h_before = h_before * recurrent_mask
-            d_recurrent = tf.matmul(tf.reshape(h_before, [-1, units]), dz, transpose_a=True)
-            d_kernel = tf.matmul(flat_inputs, dz, transpose_a=True)
+            # dW and dV in one product: [x_t, h_{t-1}]^T dz (one large product runs faster than two).
+            d_both = tf.matmul(tf.concat([flat_inputs, tf.reshape(h_before, [-1, units])], axis=1), dz,
+                               transpose_a=True)
+            d_kernel, d_recurrent = tf.split(d_both, [input_dim, units], axis=0)
             d_bias = tf.reduce_sum(dz, axis=0)
             d_inputs = tf.reshape(tf.matmul(dz, kernel, transpose_b=True), [steps, batch, input_dim])
             return d_inputs, d_h0, d_c0, d_kernel, d_recurrent, d_bias
@@ -135,38 +203,34 @@ def lstm_sequence(inputs, initial_h, initial_c, kernel, recurrent_kernel, bias, 
 
 
 def lstm_sequence_inference(inputs, initial_h, initial_c, kernel, recurrent_kernel, bias, mask=None,
-                            zero_output_for_mask=False, return_sequences=True):
+                            zero_output_for_mask=False, return_sequences=True, xla=True):
     """The forward pass of `lstm_sequence` alone: nothing stored for a backward pass.
 
-    Differentiable by TensorFlow's own loop gradient (slower, but correct), so gradients taken in
-    inference mode (e.g. `zoo.analysis`) still work. Same arguments and results as
-    `lstm_sequence`, except that `outputs` is `None` unless `return_sequences`.
+    Same arguments and results as `lstm_sequence`, except that `outputs` is `None` unless
+    `return_sequences`. Still differentiable (gradients taken in inference mode, e.g. by
+    `zoo.analysis`): the gradient reruns the sequence with `lstm_sequence` and uses its gradient.
     """
-    dtype = inputs.dtype
-    steps, batch = tf.shape(inputs)[0], tf.shape(inputs)[1]
-    units = tf.shape(recurrent_kernel)[0]
-    projected = tf.reshape(tf.matmul(tf.reshape(inputs, [-1, tf.shape(inputs)[2]]), kernel) + bias,
-                           [steps, batch, 4 * units])
-    projected_steps = tf.TensorArray(dtype, size=steps).unstack(projected)
-    masks = None if mask is None else tf.TensorArray(dtype, size=steps).unstack(
-        tf.cast(mask, dtype)[:, :, tf.newaxis])
+    step_mask = None if mask is None else tf.cast(mask, inputs.dtype)[:, :, tf.newaxis]
+    loop = (_COMPILED if xla else _PLAIN)["inference"]
 
-    def step(t, h, c, h_out):
-        z = projected_steps.read(t) + tf.matmul(h, recurrent_kernel)
-        z_i, z_f, z_g, z_o = tf.split(z, 4, axis=1)
-        c_new = tf.sigmoid(z_f) * c + tf.sigmoid(z_i) * tf.tanh(z_g)
-        h_new = tf.sigmoid(z_o) * tf.tanh(c_new)
-        output = h_new
-        if masks is not None:
-            m = masks.read(t)
-            c_new = c + m * (c_new - c)
-            h_new = h + m * (h_new - h)
-            output = output * m if zero_output_for_mask else h_new
-        if return_sequences:
-            h_out = h_out.write(t, output)
-        return t + 1, h_new, c_new, h_out
+    @tf.custom_gradient
+    def run(inputs, initial_h, initial_c, kernel, recurrent_kernel, bias):
+        outputs, h, c = loop(*_unwatched(inputs, initial_h, initial_c, kernel, recurrent_kernel, bias, step_mask),
+                             zero_output_for_mask, return_sequences)
+        if outputs is None:
+            outputs = tf.zeros([0], inputs.dtype)  # a placeholder: custom gradients need tensors
 
-    _, h, c, h_out = tf.while_loop(
-        lambda t, *_: t < steps, step,
-        (0, initial_h, initial_c, tf.TensorArray(dtype, size=steps if return_sequences else 0)))
-    return (h_out.stack() if return_sequences else None), h, c
+        def gradient(d_outputs, d_h, d_c):
+            sources = [inputs, initial_h, initial_c, kernel, recurrent_kernel, bias]
+            with tf.GradientTape() as tape:
+                tape.watch(sources)
+                full, h, c = lstm_sequence(*sources, mask=mask, zero_output_for_mask=zero_output_for_mask, xla=xla)
+            targets = [full, h, c] if return_sequences else [h, c]
+            gradients = [d_outputs, d_h, d_c] if return_sequences else [d_h, d_c]
+            return tape.gradient(targets, sources, output_gradients=gradients)
+
+        return (outputs, h, c), gradient
+
+    outputs, h, c = run(*(tf.convert_to_tensor(value) for value in
+                          (inputs, initial_h, initial_c, kernel, recurrent_kernel, bias)))
+    return (outputs if return_sequences else None), h, c
