@@ -148,6 +148,44 @@ def test_tagging_rejects_misaligned_examples_and_word_vectorizers(word_vectorize
         bt.tagging_dataset([(("a",), (0,))], word_vectorizer)
 
 
+def test_tagging_with_chars_yields_both_inputs_aligned_and_bucketed_alike():
+    rng = np.random.default_rng(2)
+    words = WORDS + ["Capital", "x", "Longerthanten"]
+    sentences = [((), ())]
+    for _ in range(200):
+        n = int(rng.integers(1, 30))
+        sentences.append((tuple(rng.choice(words, n)), tuple(int(t) for t in rng.integers(0, 5, n))))
+    plain = vz.build_token_vectorizer([tokens for tokens, _ in sentences])
+    chars = vz.build_token_vectorizer([tokens for tokens, _ in sentences], max_word_chars=10)
+    with_chars = list(bt.tagging_dataset(sentences, chars, batch_size=16, shuffle=True, seed=3))
+    without = list(bt.tagging_dataset(sentences, plain, batch_size=16, shuffle=True, seed=3))
+    assert len(with_chars) == len(without)
+    seen = {}
+    for (inputs, tags, weights), (ids, plain_tags, _) in zip(with_chars, without):
+        assert set(inputs) == {"token_ids", "char_ids"}
+        # Same batches as without characters: bucketing and shuffling are unchanged.
+        np.testing.assert_array_equal(inputs["token_ids"].numpy(), ids.numpy())
+        np.testing.assert_array_equal(tags.numpy(), plain_tags.numpy())
+        char_ids = inputs["char_ids"].numpy()
+        assert char_ids.dtype == np.int32 and char_ids.shape[:2] == ids.shape
+        assert 1 <= char_ids.shape[2] <= 10
+        # Padded time steps have no characters.
+        assert not char_ids[ids.numpy() == 0].any()
+        for row in range(len(ids)):
+            length = int((ids.numpy()[row] != 0).sum())
+            seen[tuple(ids.numpy()[row, :length])] = char_ids[row]
+    # Each sentence's character ids are those the vectorizer gives it alone, then zeros.
+    for tokens, _ in sentences[1:30]:
+        key = tuple(chars.vectorize([list(tokens)], ragged=False).numpy()[0])
+        alone = chars.char_ids([list(tokens)], ragged=False).numpy()[0]
+        batched = seen[key]
+        np.testing.assert_array_equal(batched[: len(key), : alone.shape[1]], alone)
+        assert not batched[len(key):].any() and not batched[:, alone.shape[1]:].any()
+        assert (alone[:, 0] != 0).all()  # every real token has characters
+    # padding_fraction counts sentence padding only, not the padding inside words.
+    assert bt.padding_fraction(with_chars) == pytest.approx(bt.padding_fraction(without))
+
+
 def test_pair_batches(word_vectorizer):
     rng = np.random.default_rng(2)
     pairs = [(" ".join(rng.choice(WORDS, int(a))), " ".join(rng.choice(WORDS, int(b))), int(a))

@@ -144,6 +144,50 @@ def test_token_vectorizer_one_id_per_token():
         vz.build_token_vectorizer(["a string, not tokens"])
 
 
+def test_token_vectorizer_char_ids_keep_case_and_truncate():
+    vectorizer = vz.build_token_vectorizer([("The", "cat"), ("sat",)], max_word_chars=2)
+    assert vectorizer.has_chars
+    # Characters from the kept part of the tokens, case kept, most frequent first.
+    assert vectorizer.get_char_vocabulary() == ["", "[UNK]", "a", "T", "c", "h", "s"]
+    chars = vectorizer.get_char_vocabulary()
+    ragged = vectorizer.char_ids([["The", "CAT", "Ünï"], []])
+    assert ragged.to_list() == [[[chars.index("T"), chars.index("h")],
+                                 [1, 1],            # "C", "A" unseen in training
+                                 [1, 1]],
+                                [[]]]               # empty sentence: one token of no characters
+    # Word ids are lowercased, character ids are not; both give one row per token.
+    assert vectorizer.vectorize([["The", "CAT", "Ünï"], []]).row_lengths().numpy().tolist() == [3, 1]
+    dense = vectorizer.char_ids([["a"], []], ragged=False)
+    assert dense.dtype == tf.int32 and dense.shape == (2, 1, 1)
+    np.testing.assert_array_equal(dense.numpy(), [[[chars.index("a")]], [[0]]])
+    np.testing.assert_array_equal(
+        vectorizer.char_ids([["cat", "T"]], ragged=False, sequence_length=3).numpy(),
+        [[[chars.index("c"), chars.index("a")], [chars.index("T"), 0], [0, 0]]])
+
+
+def test_token_vectorizer_without_chars_and_bad_arguments():
+    vectorizer = vz.build_token_vectorizer([("a", "b")])
+    assert not vectorizer.has_chars and vectorizer.get_char_vocabulary() == []
+    assert "char_vocabulary" not in vectorizer.get_config()  # older runs' JSON is unchanged
+    with pytest.raises(ValueError, match="no character vocabulary"):
+        vectorizer.char_ids([["a"]])
+    with pytest.raises(ValueError, match="max_word_chars"):
+        vz.build_token_vectorizer([("a",)], max_word_chars=-1)
+    with pytest.raises(ValueError, match="max_word_chars"):
+        vz.TokenVectorizer(["a"], char_vocabulary=["a"], max_word_chars=0)
+
+
+def test_token_vectorizer_with_chars_serializes_in_safe_mode():
+    vectorizer = vz.build_token_vectorizer([("Über", "cat")], max_word_chars=3)
+    config = keras.saving.serialize_keras_object(vectorizer)
+    again = keras.saving.deserialize_keras_object(config, safe_mode=True)
+    assert again.get_char_vocabulary() == vectorizer.get_char_vocabulary()
+    assert again.max_word_chars == 3
+    tokens = [["Über", "cats", "x"]]
+    assert again.char_ids(tokens).to_list() == vectorizer.char_ids(tokens).to_list()
+    assert again.vectorize(tokens).to_list() == vectorizer.vectorize(tokens).to_list()
+
+
 def test_encode_tags():
     ids, names = vz.encode_tags([("DET", "NOUN"), ("NOUN",)])
     assert names == ("DET", "NOUN") and ids == [(0, 1), (1,)]

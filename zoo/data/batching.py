@@ -28,7 +28,10 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
-from zoo.data.vectorize import OOV_ID, PADDING_ID, TokenVectorizer, vectorize
+from zoo.data.vectorize import OOV_ID, PADDING_ID, TokenVectorizer, at_least_one_char, vectorize
+
+# The input names of a transducer with character features (`zoo.models.transducer`).
+TOKEN_IDS, CHAR_IDS = "token_ids", "char_ids"
 
 PADDING_MODES = ("bucket", "batch", "fixed")
 _CHUNK = 8192
@@ -70,6 +73,17 @@ def _ids_for(vectorizer, items, max_length: int | None) -> tf.RaggedTensor:
     return ids
 
 
+def _char_ids_for(vectorizer: TokenVectorizer, token_lists, max_length: int | None) -> tf.RaggedTensor:
+    """Character ids (examples, None, None) of the token lists, in chunks, aligned with `_ids_for`."""
+    parts = [vectorizer.char_ids([list(tokens) for tokens in token_lists[start : start + _CHUNK]],
+                                 ragged=True, sequence_length=max_length)
+             for start in range(0, len(token_lists), _CHUNK)]
+    if not parts:
+        return tf.RaggedTensor.from_nested_row_lengths(
+            tf.zeros([0], tf.int32), [tf.zeros([0], tf.int64), tf.zeros([0], tf.int64)])
+    return tf.concat(parts, axis=0) if len(parts) > 1 else parts[0]
+
+
 def _bucket_keys(all_lengths: list[np.ndarray], boundaries: list[int]) -> np.ndarray:
     """One int64 key per example: the combination of its lengths' bucket indices."""
     num_buckets = len(boundaries) + 1
@@ -80,9 +94,16 @@ def _bucket_keys(all_lengths: list[np.ndarray], boundaries: list[int]) -> np.nda
 
 
 def _padded(rows, width):
-    """Ragged rows -> dense, right-padded with 0 (to `width`, or to the longest row if None)."""
+    """Ragged rows -> dense, right-padded with 0 (to `width`, or to the longest row if None).
+
+    Rows of rank 3 (character ids per token) are padded on the time axis the same way and on the
+    character axis to the longest word of the batch (at least one column).
+    """
     if not isinstance(rows, tf.RaggedTensor):
         return rows
+    if rows.shape.rank == 3:
+        return at_least_one_char(
+            rows.to_tensor(default_value=0, shape=None if width is None else [None, width, None]))
     return rows.to_tensor(default_value=0, shape=None if width is None else [None, width])
 
 
@@ -212,6 +233,11 @@ def tagging_dataset(examples: Sequence, vectorizer: TokenVectorizer, *, batch_si
                     prefetch: bool = True) -> tf.data.Dataset:
     """`(tokens, tags)` -> `(ids, tag_ids, sample_weight)` batches, all (batch, time).
 
+    With a vectorizer that has a character vocabulary (`build_token_vectorizer(...,
+    max_word_chars=N)`), the inputs are `{"token_ids": ids, "char_ids": chars}`, `chars` int32
+    (batch, time, chars) from the same tokens (case kept), padded with 0 to the longest word of
+    the batch; bucketing is by sentence length as without them.
+
     `sample_weight` is 1.0 on real tokens and 0.0 on padding, so padded positions are excluded
     from the loss and metrics explicitly (pass it as Keras' third element; do not rely on mask
     propagation). Padded tag positions hold tag 0, which the zero weight discards. An empty
@@ -253,8 +279,11 @@ def tagging_dataset(examples: Sequence, vectorizer: TokenVectorizer, *, batch_si
     flat_weights = np.fromiter((w for ws in weight_rows for w in ws), np.float32, total)
     tag_ids = tf.RaggedTensor.from_row_lengths(flat_tags, tag_lengths)
     weights = tf.RaggedTensor.from_row_lengths(flat_weights, tag_lengths)
+    inputs = ids
+    if vectorizer.has_chars:
+        inputs = {TOKEN_IDS: ids, CHAR_IDS: _char_ids_for(vectorizer, tokens, max_length)}
     return _batched(
-        (ids, tag_ids, weights), lengths=[lengths], batch_size=batch_size, shuffle=shuffle,
+        (inputs, tag_ids, weights), lengths=[lengths], batch_size=batch_size, shuffle=shuffle,
         seed=seed, padding=padding, max_length=max_length, bucket_boundaries=bucket_boundaries,
         bucket_growth=bucket_growth, drop_remainder=drop_remainder, prefetch=prefetch)
 
@@ -342,10 +371,11 @@ def language_model_dataset(documents: Sequence[str], vectorizer, *, sequence_len
 
 
 def _id_tensors(element):
-    """The id tensors of a batch: its first component (a tensor, or a dict of tensors)."""
+    """The id tensors of a batch: its first component (a tensor, or a dict of tensors; character
+    ids are left out: their zeros pad words, not sentences)."""
     inputs = element[0] if isinstance(element, tuple | list) else element
     if isinstance(inputs, dict):
-        return list(inputs.values())
+        return [ids for name, ids in inputs.items() if name != CHAR_IDS]
     return [inputs]
 
 

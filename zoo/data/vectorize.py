@@ -369,15 +369,24 @@ class TokenVectorizer(_IdsLayer):
     strings (batch, None), a dense string tensor right-padded with `""`, or Python lists of
     tokens. An empty token list becomes `[1]` (never an all-padding row).
 
+    With a character vocabulary (`char_vocabulary`, for a transducer with character features),
+    `char_ids` also gives each token's character ids (batch, time, chars), from the token as
+    given: never lowercased, case kept, cut to its first `max_word_chars` characters; 0 is
+    padding, 1 an unknown character. Both come from the same token lists and align one to one.
+
     Args:
         vocabulary: list of types, without `""` / `"[UNK]"`.
-        lowercase: lowercase each token before lookup.
+        lowercase: lowercase each token before lookup (the word ids only, never the characters).
         ragged: return ragged ids (else dense, right-padded with 0).
         sequence_length: truncate to (and, dense, pad to) this length.
+        char_vocabulary: list of characters (without `""` / `"[UNK]"`), or None for no
+            character ids.
+        max_word_chars: characters kept per token for `char_ids`.
     """
 
     def __init__(self, vocabulary, lowercase: bool = True, ragged: bool = True,
-                 sequence_length: int | None = None, **kwargs):
+                 sequence_length: int | None = None, char_vocabulary=None,
+                 max_word_chars: int = 20, **kwargs):
         kwargs.setdefault("dtype", "int32")
         super().__init__(**kwargs)
         self.vocabulary = [v for v in vocabulary if v not in (PADDING_TOKEN, OOV_TOKEN)]
@@ -387,6 +396,60 @@ class TokenVectorizer(_IdsLayer):
         self.lookup = keras.layers.StringLookup(
             vocabulary=self.vocabulary or None, mask_token=PADDING_TOKEN, oov_token=OOV_TOKEN,
             num_oov_indices=1, output_mode="int")
+        if isinstance(max_word_chars, bool) or not isinstance(max_word_chars, int) or max_word_chars < 1:
+            raise ValueError(f"max_word_chars must be a positive integer, got {max_word_chars!r}")
+        self.max_word_chars = max_word_chars
+        self.char_vocabulary = None
+        self.char_lookup = None
+        if char_vocabulary is not None:
+            self.char_vocabulary = [c for c in char_vocabulary if c not in (PADDING_TOKEN, OOV_TOKEN)]
+            self.char_lookup = keras.layers.StringLookup(
+                vocabulary=self.char_vocabulary or None, mask_token=PADDING_TOKEN,
+                oov_token=OOV_TOKEN, num_oov_indices=1, output_mode="int")
+
+    def build(self, input_shape=None):
+        # The lookup tables exist from construction; `char_lookup` is not used by `call`, so it
+        # is built here (else Keras warns about a sublayer left unbuilt).
+        for lookup in (self.lookup, self.char_lookup):
+            if lookup is not None and not lookup.built:
+                lookup.build(None)
+        self.built = True
+
+    @property
+    def has_chars(self) -> bool:
+        """Whether `char_ids` is available (the vectorizer has a character vocabulary)."""
+        return self.char_lookup is not None
+
+    def char_ids(self, tokens, ragged: bool | None = None, sequence_length: int | None = None):
+        """Token lists -> int32 character ids (batch, time, chars), aligned with `vectorize`.
+
+        Characters are Unicode code points of the token as given (no lowercasing), the first
+        `max_word_chars` of each token. An empty token list becomes one token of no characters
+        (as `vectorize` makes it `[1]`). Dense output is right-padded with 0 on both the time and
+        the character axis, with at least one character column.
+
+        Raises:
+            ValueError: the vectorizer has no character vocabulary.
+        """
+        if not self.has_chars:
+            raise ValueError("this TokenVectorizer has no character vocabulary (build it with "
+                             "build_token_vectorizer(..., max_word_chars=N))")
+        ragged = self.ragged if ragged is None else ragged
+        length = self.sequence_length if sequence_length is None else sequence_length
+        tokens = _ensure_nonempty_tokens(_tokens_to_ragged(tokens))
+        chars = tf.strings.unicode_split(tokens, "UTF-8")[:, :, : self.max_word_chars]
+        ids = tf.cast(tf.ragged.map_flat_values(self.char_lookup, chars), tf.int32)
+        if length is not None:
+            ids = ids[:, :length]
+        if ragged:
+            return ids
+        dense = ids.to_tensor(default_value=PADDING_ID)
+        if length is not None:
+            dense = tf.pad(dense, [[0, 0], [0, length - tf.shape(dense)[1]], [0, 0]])
+        return at_least_one_char(dense)
+
+    def get_char_vocabulary(self) -> list[str]:
+        return self.char_lookup.get_vocabulary() if self.has_chars else []
 
     def vectorize(self, tokens, ragged: bool | None = None, sequence_length: int | None = None):
         ragged = self.ragged if ragged is None else ragged
@@ -413,12 +476,30 @@ class TokenVectorizer(_IdsLayer):
         config = super().get_config()
         config.update(vocabulary=list(self.vocabulary), lowercase=self.lowercase,
                       ragged=self.ragged, sequence_length=self.sequence_length)
+        if self.has_chars:
+            config.update(char_vocabulary=list(self.char_vocabulary),
+                          max_word_chars=self.max_word_chars)
         return config
 
 
+def _ensure_nonempty_tokens(tokens: tf.RaggedTensor) -> tf.RaggedTensor:
+    """Ragged token strings where every empty row has become `[""]` (one token, no characters)."""
+    is_empty = tf.equal(tokens.row_lengths(), 0)
+    fill = tf.RaggedTensor.from_row_lengths(
+        tf.fill([tf.reduce_sum(tf.cast(is_empty, tf.int32))], tf.constant(PADDING_TOKEN)),
+        tf.cast(is_empty, tokens.row_splits.dtype))
+    return tf.concat([tokens, fill], axis=1)
+
+
+def at_least_one_char(char_ids: tf.Tensor) -> tf.Tensor:
+    """Dense char ids (batch, time, chars) padded to at least one character column (a batch of
+    character-less tokens would otherwise have none, and the max over characters needs one)."""
+    return tf.pad(char_ids, [[0, 0], [0, 0], [0, tf.maximum(1 - tf.shape(char_ids)[2], 0)]])
+
+
 def build_token_vectorizer(token_lists: Iterable[Sequence[str]], max_tokens: int | None = None,
-                           min_count: int = 1, lowercase: bool = True, name: str | None = None
-                           ) -> TokenVectorizer:
+                           min_count: int = 1, lowercase: bool = True, name: str | None = None,
+                           max_word_chars: int = 0, char_min_count: int = 1) -> TokenVectorizer:
     """A `TokenVectorizer` whose vocabulary comes from pre-tokenized training sentences.
 
     Args:
@@ -426,8 +507,12 @@ def build_token_vectorizer(token_lists: Iterable[Sequence[str]], max_tokens: int
             data.train]`).
         max_tokens: vocabulary size including padding and OOV; `None` for no limit.
         min_count: types seen fewer times become OOV.
-        lowercase: lowercase tokens (for counting and lookup alike).
+        lowercase: lowercase tokens (for counting and lookup alike; never the characters).
         name: layer name.
+        max_word_chars: > 0 also builds a character vocabulary (case kept) from the same tokens,
+            for `TokenVectorizer.char_ids`, reading each token's first this many characters;
+            0: no character ids.
+        char_min_count: characters seen fewer times (in the kept part of the tokens) become OOV.
     """
     token_lists = _check_texts(token_lists)
     counts: collections.Counter = collections.Counter()
@@ -445,7 +530,25 @@ def build_token_vectorizer(token_lists: Iterable[Sequence[str]], max_tokens: int
             merged[low.decode("utf-8")] += counts[key]
         counts = merged
     vocabulary = vocabulary_from_counts(counts, max_tokens, min_count)
-    return TokenVectorizer(vocabulary, lowercase=lowercase, name=name)
+    if max_word_chars < 0:
+        raise ValueError(f"max_word_chars must be 0 (no character ids) or positive, got {max_word_chars}")
+    if not max_word_chars:
+        return TokenVectorizer(vocabulary, lowercase=lowercase, name=name)
+    return TokenVectorizer(vocabulary, lowercase=lowercase, name=name,
+                           char_vocabulary=_char_vocabulary(token_lists, max_word_chars, char_min_count),
+                           max_word_chars=max_word_chars)
+
+
+def _char_vocabulary(token_lists, max_word_chars: int, min_count: int) -> list[str]:
+    """Characters of the tokens (their first `max_word_chars`, case kept), counted with the same
+    tf op as `TokenVectorizer.char_ids`, most frequent first."""
+    counts: collections.Counter = collections.Counter()
+    for chunk in _chunks(token_lists, 8192):
+        tokens = _tokens_to_ragged(chunk).flat_values
+        chars = tf.strings.unicode_split(tokens, "UTF-8")[:, :max_word_chars]
+        counts.update(chars.flat_values.numpy().tolist())
+    counts = collections.Counter({char.decode("utf-8"): n for char, n in counts.items()})
+    return vocabulary_from_counts(counts, None, min_count)
 
 
 def encode_tags(tag_sequences: Iterable[Sequence], label_names: Sequence[str] | None = None
