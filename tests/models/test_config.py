@@ -11,6 +11,8 @@ from zoo.models import config_from_json
     [
         models.AcceptorConfig(vocabulary_size=50, hidden_units=8),
         models.TransducerConfig(encoder=models.EncoderConfig(cell="gru", bidirectional=True, layers=2)),
+        models.TransducerConfig(char_features=models.CharFeaturesConfig(
+            vocabulary_size=80, embedding_dim=25, filters=30, kernel_size=3, max_word_chars=12)),
         models.PairEncoderConfig(embedding_mode="glove_frozen", embedding_dim=50),
         models.LanguageModelConfig(encoder=models.EncoderConfig(cell="gated_elman", recurrent_dropout=0.1,
                                                                 implementation="custom")),
@@ -44,6 +46,13 @@ def test_json_round_trip(config):
         (lambda: models.AcceptorConfig(embedding_mode="word2vec"), "embedding_mode"),
         (lambda: models.PairEncoderConfig(hidden_units=0), "hidden_units"),
         (lambda: models.LanguageModelConfig(encoder=models.EncoderConfig(bidirectional=True)), "bidirectional"),
+        (lambda: models.CharFeaturesConfig(embedding_dim=-1), "embedding_dim"),
+        (lambda: models.CharFeaturesConfig(embedding_dim=2.5), "embedding_dim"),
+        (lambda: models.CharFeaturesConfig(embedding_dim=4, vocabulary_size=2), "vocabulary_size"),
+        (lambda: models.CharFeaturesConfig(embedding_dim=4, filters=0), "filters"),
+        (lambda: models.CharFeaturesConfig(embedding_dim=4, kernel_size=0), "kernel_size"),
+        (lambda: models.CharFeaturesConfig(embedding_dim=4, max_word_chars=0), "max_word_chars"),
+        (lambda: models.TransducerConfig(char_features={"embedding_dim": 4}), "char_features"),
     ],
 )
 def test_bad_values_name_the_field(make, field):
@@ -83,3 +92,26 @@ def test_overrides_parse_types_and_refuse_unknown_keys():
         with_overrides(config, ["encoder.units=0"])
     with pytest.raises(ValueError, match="key=value"):
         with_overrides(config, ["encoder.units"])
+
+
+def test_char_features_are_off_by_default_and_older_configs_load():
+    config = models.TransducerConfig()
+    assert not config.char_features.enabled
+    # A config.json written before the field existed loads with the feature off.
+    values = json.loads(config.to_json())
+    del values["char_features"]
+    assert config_from_json(json.dumps(values)) == config
+    # Off means off: the other fields are not checked while embedding_dim is 0.
+    assert not models.CharFeaturesConfig(filters=0).enabled
+
+
+def test_char_features_are_set_from_the_command_line():
+    from zoo.models.config import with_overrides
+
+    config = with_overrides(models.TransducerConfig(), ["char_features.embedding_dim=25",
+                                                        "char_features.vocabulary_size=90"])
+    assert config.char_features.enabled and config.char_features.embedding_dim == 25
+    with pytest.raises(ValueError, match="group of settings"):
+        with_overrides(config, ["char_features=3"])
+    with pytest.raises(ValueError, match="CharFeaturesConfig.filters must be a positive integer"):
+        with_overrides(config, ["char_features.filters=0"])

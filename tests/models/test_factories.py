@@ -1,13 +1,16 @@
 """Every factory x cell kind x implementation: shapes, learning, gradients, padding, saving."""
+import keras
 import numpy as np
 import pytest
 
 from tests.helpers import (
     PADDED_IDS,
+    TOLERANCE,
     VOCABULARY_SIZE,
     assert_batch_consistent,
     assert_every_weight_learns,
     assert_save_load_round_trip,
+    lengths,
     predict,
 )
 from zoo import models
@@ -130,3 +133,111 @@ def test_pair_encoder_shares_one_encoder():
     width = forward.shape[1] // 4
     np.testing.assert_allclose(forward[:, :width], swapped[:, width:2 * width], atol=1e-6)
     np.testing.assert_allclose(forward[:, 2 * width:], swapped[:, 2 * width:], atol=1e-6)
+
+
+# --- transducer with character features ------------------------------------------------------
+
+CHAR_VOCABULARY_SIZE = 9
+
+
+def char_config(cell: str = "lstm", implementation: str = "auto", bidirectional: bool = True,
+                layers: int = 1, **chars):
+    chars = {"vocabulary_size": CHAR_VOCABULARY_SIZE, "embedding_dim": 3, "filters": 4,
+             "kernel_size": 3, "max_word_chars": 6, **chars}
+    return models.TransducerConfig(
+        vocabulary_size=VOCABULARY_SIZE, embedding_dim=3, char_features=models.CharFeaturesConfig(**chars),
+        encoder=models.EncoderConfig(cell=cell, implementation=implementation, units=4,
+                                     bidirectional=bidirectional, layers=layers))
+
+
+def char_ids_for(token_ids: np.ndarray, width: int = 5) -> np.ndarray:
+    """Char ids (batch, time, width) for PADDED_IDS: words of 1 to 5 chars, right-padded with 0,
+    none at padded time steps; one real token has no characters at all."""
+    rng = np.random.default_rng(7)
+    chars = np.zeros(token_ids.shape + (width,), dtype="int32")
+    for (row, step), token in np.ndenumerate(token_ids):
+        if token:
+            length = 0 if (row, step) == (1, 2) else 1 + (token * 3 + step) % 5
+            chars[row, step, :length] = rng.integers(1, CHAR_VOCABULARY_SIZE, length)
+    return chars
+
+
+CHAR_INPUTS = {"token_ids": PADDED_IDS, "char_ids": char_ids_for(PADDED_IDS)}
+TAGS = (PADDED_IDS % 3).astype("int32")
+
+
+@pytest.mark.parametrize("cell, implementation", CELL_IMPLEMENTATIONS)
+def test_char_transducer_learns_with_every_cell(cell, implementation):
+    model = models.transducer(char_config(cell, implementation))
+    assert [tensor.name for tensor in model.inputs] == ["token_ids", "char_ids"] or \
+        sorted(tensor.name for tensor in model.inputs) == ["char_ids", "token_ids"]
+    assert predict(model, CHAR_INPUTS).shape == PADDED_IDS.shape + (12,)
+    # The char embedding and convolution are trained along with everything else.
+    assert {"char_embedding", "char_convolution"} <= {w.path.split("/")[-2] for w in model.trainable_weights}
+    assert_every_weight_learns(model, CHAR_INPUTS, TAGS, token_weights(PADDED_IDS))
+    compile_defaults(model, learning_rate=0.05, run_eagerly=True)
+    history = model.fit(CHAR_INPUTS, TAGS, sample_weight=token_weights(PADDED_IDS), epochs=5,
+                        batch_size=len(PADDED_IDS), verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+@pytest.mark.parametrize("cell", ["elman", "gated_elman", "lstm", "gru"])
+def test_char_transducer_padded_batch_predicts_what_each_example_predicts_alone(cell):
+    model = models.transducer(char_config(cell, layers=2))
+    batch = predict(model, CHAR_INPUTS)
+    for row, length in enumerate(lengths(PADDED_IDS)):
+        chars = CHAR_INPUTS["char_ids"][row : row + 1, :length]
+        width = max(int((chars != 0).sum(axis=-1).max()), 1)  # its own longest word
+        alone = predict(model, {"token_ids": PADDED_IDS[row : row + 1, :length],
+                                "char_ids": chars[:, :, :width]})[0]
+        np.testing.assert_allclose(alone, batch[row, :length], atol=TOLERANCE, err_msg=f"row {row}")
+    # Wider character padding changes nothing either.
+    wider = np.pad(CHAR_INPUTS["char_ids"], [(0, 0), (0, 0), (0, 4)])
+    np.testing.assert_allclose(predict(model, {**CHAR_INPUTS, "char_ids": wider}), batch, atol=TOLERANCE)
+
+
+def test_char_features_see_the_characters_and_only_the_first_max_word_chars():
+    model = models.transducer(char_config(max_word_chars=3))
+    features = keras.Model(model.inputs, model.get_layer("char_features").output)
+    base = predict(features, CHAR_INPUTS)
+    # A word of no characters (and every padded time step) gets zeros.
+    assert not base[1, 2].any() and not base[0, 3:].any()
+    assert np.abs(base[0, 0]).max() > 0
+    changed = CHAR_INPUTS["char_ids"].copy()
+    changed[0, 0, 0] = changed[0, 0, 0] % (CHAR_VOCABULARY_SIZE - 2) + 2
+    assert np.abs(predict(features, {**CHAR_INPUTS, "char_ids": changed})[0, 0] - base[0, 0]).max() > 1e-6
+    beyond = CHAR_INPUTS["char_ids"].copy()
+    beyond[:, :, 3:] = 0  # characters after the third are not read
+    np.testing.assert_allclose(predict(features, {**CHAR_INPUTS, "char_ids": beyond}), base, atol=TOLERANCE)
+
+
+def test_char_transducer_round_trip_with_zoo_load(tmp_path):
+    import zoo
+
+    model = models.transducer(char_config("gated_elman", "custom", layers=2))
+    model.save(tmp_path / "model.keras")
+    (tmp_path / "config.json").write_text(model.zoo_config.to_json())
+    loaded = zoo.load(tmp_path)
+    np.testing.assert_allclose(predict(loaded, CHAR_INPUTS), predict(model, CHAR_INPUTS), atol=TOLERANCE)
+    assert loaded.zoo_config == model.zoo_config
+
+
+def test_char_transducer_refuses_bad_char_ids_clearly():
+    model = models.transducer(char_config())
+    with pytest.raises(ValueError, match="char_ids"):
+        model({"token_ids": PADDED_IDS, "char_ids": CHAR_INPUTS["char_ids"][:, :, 0]})
+    with pytest.raises(ValueError, match="time axes differ"):
+        model({"token_ids": PADDED_IDS, "char_ids": CHAR_INPUTS["char_ids"][:, :4]})
+    with pytest.raises(ValueError, match="batch axes differ"):
+        model({"token_ids": PADDED_IDS, "char_ids": CHAR_INPUTS["char_ids"][:2]})
+    with pytest.raises(ValueError, match="char_features.vocabulary_size is 0"):
+        models.transducer(char_config(vocabulary_size=0))
+
+
+def test_transducer_input_names_match_the_data_side():
+    import importlib
+
+    from zoo.data import batching
+
+    transducer_module = importlib.import_module("zoo.models.transducer")  # not the function
+    assert (batching.TOKEN_IDS, batching.CHAR_IDS) == transducer_module.CHAR_INPUTS

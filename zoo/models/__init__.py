@@ -4,6 +4,7 @@ from zoo.models.config import (
     CONFIG_CLASSES,
     EMBEDDING_MODES,
     AcceptorConfig,
+    CharFeaturesConfig,
     EncoderConfig,
     LanguageModelConfig,
     ModelConfig,
@@ -33,7 +34,8 @@ def build(config: ModelConfig, embedding_matrix=None):
 
 
 __all__ = [
-    "CONFIG_CLASSES", "EMBEDDING_MODES", "FACTORIES", "PAIR_INPUTS", "AcceptorConfig", "EncoderConfig",
+    "CONFIG_CLASSES", "EMBEDDING_MODES", "FACTORIES", "PAIR_INPUTS", "AcceptorConfig", "CharFeaturesConfig",
+    "EncoderConfig",
     "LanguageModelConfig", "ModelConfig", "PairEncoderConfig", "TransducerConfig", "acceptor", "build",
     "config_from_json", "generate", "language_model", "pair_encoder", "transducer",
 ]

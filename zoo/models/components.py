@@ -40,8 +40,15 @@ def make_encoder(config: ModelConfig, name: str = "encoder") -> SequenceEncoder:
 
 def embed_and_encode(token_ids, embedding, encoder, embedding_dropout):
     """ids -> (per-token encodings, pooled encoding), padding masked explicitly."""
+    return encode(token_ids, embedding(token_ids), encoder, embedding_dropout)
+
+
+def encode(token_ids, embedded, encoder, embedding_dropout):
+    """Per-token vectors (batch, time, features) -> (per-token encodings, pooled encoding).
+
+    The padding mask comes from `token_ids` (0 = padding), whatever `embedded` holds.
+    """
     mask = PaddingMask(name=f"{token_ids.name}_mask")(token_ids)
-    embedded = embedding(token_ids)
     if embedding_dropout is not None:
         embedded = embedding_dropout(embedded)
     return encoder(embedded, mask=mask)

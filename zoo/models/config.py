@@ -176,10 +176,70 @@ class AcceptorConfig(ModelConfig):
 
 
 @dataclasses.dataclass(frozen=True)
+class CharFeaturesConfig(JSONConfig):
+    """Character-level word features (a char-CNN, Ma & Hovy 2016); off while `embedding_dim` is 0.
+
+    Each token's characters (case kept) are embedded, a `Conv1D` slides over them and the maximum
+    over the real characters is concatenated with the word embedding before the encoder. They
+    give out-of-vocabulary words, capitalisation and suffixes a representation.
+
+    Args:
+        vocabulary_size: number of character ids, padding (0) and OOV (1) included: the size of
+            the run's character vocabulary, which a recipe sets from the training tokens (0 until
+            then; a factory refuses 0).
+        embedding_dim: width of the character embeddings; 0 turns the feature off.
+        filters: number of convolution filters = width of the feature added to each token.
+        kernel_size: characters each filter sees at once.
+        max_word_chars: a word's first this many characters are read (the vectorizer truncates,
+            and so does the model).
+
+    References:
+        Ma & Hovy (2016), End-to-end Sequence Labeling via Bi-directional LSTM-CNNs-CRF.
+    """
+
+    vocabulary_size: int = 0
+    embedding_dim: int = 0
+    filters: int = 30
+    kernel_size: int = 3
+    max_word_chars: int = 20
+
+    def __post_init__(self):
+        owner = "CharFeaturesConfig"
+        _check_types(self)
+        if self.embedding_dim < 0:
+            _fail(owner, "embedding_dim", self.embedding_dim, "0 (off) or a positive integer")
+        if not self.enabled:
+            return
+        if self.vocabulary_size != 0 and self.vocabulary_size < 3:
+            _fail(owner, "vocabulary_size", self.vocabulary_size,
+                  "0 (not known yet) or at least 3 (padding, OOV and one character)")
+        if self.filters <= 0:
+            _fail(owner, "filters", self.filters, "a positive integer")
+        if self.kernel_size <= 0:
+            _fail(owner, "kernel_size", self.kernel_size, "a positive integer")
+        if self.max_word_chars <= 0:
+            _fail(owner, "max_word_chars", self.max_word_chars, "a positive integer")
+
+    @property
+    def enabled(self) -> bool:
+        return self.embedding_dim > 0
+
+
+@dataclasses.dataclass(frozen=True)
 class TransducerConfig(ModelConfig):
-    """Token -> label (e.g. part-of-speech tags); pooling is unused."""
+    """Token -> label (e.g. part-of-speech tags); pooling is unused.
+
+    `char_features` (off by default) adds character-level word features: the model then takes
+    `{"token_ids": (batch, time), "char_ids": (batch, time, chars)}` (see `zoo.models.transducer`).
+    """
 
     num_classes: int = 12
+    char_features: CharFeaturesConfig = CharFeaturesConfig()
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not isinstance(self.char_features, CharFeaturesConfig):
+            _fail("TransducerConfig", "char_features", self.char_features, "a CharFeaturesConfig")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -216,7 +276,8 @@ class LanguageModelConfig(ModelConfig):
 
 CONFIG_CLASSES = {
     cls.__name__: cls
-    for cls in (EncoderConfig, AcceptorConfig, TransducerConfig, PairEncoderConfig, LanguageModelConfig)
+    for cls in (EncoderConfig, CharFeaturesConfig, AcceptorConfig, TransducerConfig,
+                PairEncoderConfig, LanguageModelConfig)
 }
 
 
