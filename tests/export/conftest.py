@@ -85,6 +85,36 @@ def transducer_export(export_root) -> Exported:
 
 
 @pytest.fixture(scope="session")
+def char_transducer_export(tmp_path_factory, export_root) -> Exported:
+    """A tagger with character features, saved as a run folder and exported with `zoo export`."""
+    import zoo.models as zm
+    from recipes.artifacts import save_config, save_vectorizer
+    from zoo import cli
+    from zoo.data.vectorize import build_token_vectorizer
+
+    vectorizer = build_token_vectorizer([tokens for tokens, _ in TAGGED], max_word_chars=5)
+    config = zm.TransducerConfig(
+        vocabulary_size=vectorizer.vocabulary_size(), embedding_dim=4,
+        encoder=_encoder("lstm", bidirectional=True), num_classes=len(TAG_NAMES), seed=13,
+        char_features=zm.CharFeaturesConfig(
+            vocabulary_size=len(vectorizer.get_char_vocabulary()), embedding_dim=3, filters=4,
+            kernel_size=3, max_word_chars=5))
+    model = zm.transducer(config)
+    run_dir = tmp_path_factory.mktemp("runs") / "pos_chars"
+    run_dir.mkdir()
+    model.save(run_dir / "model.keras")
+    save_config(run_dir, config)
+    save_vectorizer(run_dir, vectorizer)
+    (run_dir / "metrics.json").write_text(json.dumps({"label_names": TAG_NAMES}))
+    output = io.StringIO()
+    with simulated_gpu(), contextlib.redirect_stdout(output):
+        code = cli.main(["export", str(run_dir), "--root", str(export_root)])
+    assert code == 0
+    return Exported("transducer", model, vectorizer, export_root / "pos_chars" / "1", TAG_NAMES,
+                    output.getvalue(), run_dir)
+
+
+@pytest.fixture(scope="session")
 def pair_export(export_root) -> Exported:
     import zoo.models as zm
     from zoo.data.vectorize import ZooVectorizer, build_word_vectorizer

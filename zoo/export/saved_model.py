@@ -167,6 +167,19 @@ def _label_names(model: keras.Model, kind: str, label_names) -> list[str] | None
     return label_names
 
 
+def _check_char_inputs(model: keras.Model, encoder: signatures.TextEncoder) -> None:
+    """A model that reads character ids needs a vectorizer that makes them, and only it."""
+    wants_chars = signatures.CHAR_IDS in {getattr(tensor, "name", None) for tensor in model.inputs}
+    if wants_chars and not encoder.has_chars:
+        raise ValueError(
+            f"the model {model.name!r} takes character ids ({signatures.CHAR_IDS!r}) but the "
+            f"vectorizer has no character vocabulary (build_token_vectorizer(..., max_word_chars=N))")
+    if encoder.has_chars and not wants_chars:
+        raise ValueError(
+            f"the vectorizer makes character ids but the model {model.name!r} takes none "
+            f"(a transducer with config.char_features on takes them)")
+
+
 def _separator(vocabulary: list[str]) -> str:
     """"" for a character vocabulary, " " for words (as `zoo.models.generate`)."""
     return "" if all(len(token) <= 1 for token in vocabulary[2:]) else " "
@@ -291,6 +304,7 @@ def export_saved_model(model: keras.Model, vectorizer, path: str | Path, *, vers
     path = Path(path)
     kind = model_kind(model)
     encoder = signatures.TextEncoder(vectorizer)
+    _check_char_inputs(model, encoder)
     label_names = _label_names(model, kind, label_names)
     if context < 1:
         raise ValueError(f"context must be >= 1, got {context}")

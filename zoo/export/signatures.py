@@ -17,6 +17,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from zoo.data.batching import CHAR_IDS, TOKEN_IDS
 from zoo.data.vectorize import OOV_ID, PADDING_ID, TokenVectorizer, ZooVectorizer
 
 STRING_BATCH = "string (batch,)"
@@ -60,14 +61,22 @@ class TextEncoder:
         # Keras layers must be built before an export tracks them: run them once on a word.
         if isinstance(vectorizer, TokenVectorizer):
             vectorizer(tf.ragged.constant([["word"]]))
+            if vectorizer.has_chars:
+                vectorizer.char_ids(tf.ragged.constant([["word"]]))
         else:
             vectorizer(tf.constant(["word"]))
+
+    @property
+    def has_chars(self) -> bool:
+        """Whether the encoder also gives character ids (a `TokenVectorizer` with characters)."""
+        return isinstance(self.vectorizer, TokenVectorizer) and self.vectorizer.has_chars
 
     @property
     def layers(self) -> list:
         """The Keras layers that hold lookup tables (tracked explicitly by the export)."""
         if isinstance(self.vectorizer, TokenVectorizer):
-            return [self.vectorizer, self.vectorizer.lookup]
+            return [self.vectorizer, self.vectorizer.lookup] + (
+                [self.vectorizer.char_lookup] if self.has_chars else [])
         return [self.vectorizer, self.vectorizer.vectorizer]
 
     def vocabulary(self) -> list[str]:
@@ -87,6 +96,18 @@ class TextEncoder:
         else:
             ids = self.vectorizer.vectorize(text, ragged=False)
         return at_least_one_step(ids)
+
+    def char_ids(self, text: tf.Tensor) -> tf.Tensor:
+        """Dense int32 character ids (batch, time >= 1, chars >= 1) of the whitespace tokens,
+        case kept, aligned with `ids`; empty text -> one token of no characters."""
+        chars = self.vectorizer.char_ids(tf.strings.split(text), ragged=False)
+        return tf.pad(chars, [[0, 0], [0, tf.maximum(1 - tf.shape(chars)[1], 0)], [0, 0]])
+
+    def model_inputs(self, text: tf.Tensor):
+        """What a transducer takes: the ids, or `{"token_ids", "char_ids"}` with characters."""
+        if not self.has_chars:
+            return self.ids(text)
+        return {TOKEN_IDS: self.ids(text), CHAR_IDS: self.char_ids(text)}
 
     def ragged_ids(self, text: tf.Tensor) -> tf.RaggedTensor:
         if isinstance(self.vectorizer, TokenVectorizer):
@@ -135,6 +156,9 @@ def classify_pair_fn(model: keras.Model, encoder: TextEncoder, label_names):
 def tag_fn(model: keras.Model, encoder: TextEncoder, label_names):
     """Transducer: `text` -> `tokens`, `tags`, `lengths`, `probabilities`.
 
+    A transducer with character features gets each token's character ids computed in the graph
+    from the same whitespace tokens (case kept), beside the token ids.
+
     `tokens` and `tags` are (batch, time) strings padded with "" on the right to the longest text of
     the batch; `lengths` (batch,) int32 counts each text's tokens; `probabilities` (batch, time,
     classes) is zero at padded positions. Empty text has no tokens: length 0, no tags.
@@ -146,7 +170,7 @@ def tag_fn(model: keras.Model, encoder: TextEncoder, label_names):
         tokens = encoder.tokens(text)
         lengths = tf.cast(tokens.row_lengths(), tf.int32)
         width = tf.reduce_max(tf.concat([lengths, [0]], axis=0))
-        probabilities = tf.cast(model(encoder.ids(text), training=False), tf.float32)
+        probabilities = tf.cast(model(encoder.model_inputs(text), training=False), tf.float32)
         probabilities = probabilities[:, :width]
         real = tf.sequence_mask(lengths, width)
         tags = tf.where(real, _label_of(probabilities, names), tf.constant("", tf.string))
