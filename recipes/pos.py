@@ -10,7 +10,7 @@ import collections
 import dataclasses
 import sys
 
-from zoo.models import EncoderConfig, TransducerConfig
+from zoo.models import CharFeaturesConfig, EncoderConfig, TransducerConfig
 from zoo.training import TrainingConfig
 
 DATASET = "brown_pos"
@@ -27,6 +27,12 @@ MODEL = TransducerConfig(
     ),
     dropout=0.25,                      # on embeddings and before the softmax
     num_classes=12,                    # the universal tagset
+    char_features=CharFeaturesConfig(  # a char-CNN (Ma & Hovy 2016): unseen words, case, suffixes
+        embedding_dim=30,              # Ma & Hovy's character embedding width
+        filters=50,                    # a little over their 30: 12 tags lean on many suffixes
+        kernel_size=3,                 # trigrams of characters, as Ma & Hovy
+        max_word_chars=20,             # the first 20 characters: longer words are rare in Brown
+    ),                                 # (vocabulary_size: set from the training characters)
 )
 
 TRAINING = TrainingConfig(
@@ -43,17 +49,14 @@ def run(model_config: TransducerConfig, training: TrainingConfig, dataset: str, 
     import zoo.data
     from recipes.artifacts import pretrained_embeddings, save_config, save_vectorizer
     from zoo import models
-    from zoo.data.vectorize import build_token_vectorizer
     from zoo.training import fit_evaluate_save
 
     # The data: fixed splits by whole files; vocabulary from the training split only.
     data = zoo.data.load(dataset)
     train_tokens = [tokens for tokens, _ in data.train]
-    vectorizer = build_token_vectorizer(
-        train_tokens, max_tokens=training.max_vocabulary or None, min_count=training.min_count)
+    vectorizer, model_config = make_vectorizer(train_tokens, model_config, training)
     vocabulary = vectorizer.get_vocabulary()
-    model_config = dataclasses.replace(
-        model_config, vocabulary_size=len(vocabulary), num_classes=len(data.label_names))
+    model_config = dataclasses.replace(model_config, num_classes=len(data.label_names))
     extra = {"data_sizes": data.sizes(), "label_names": list(data.label_names)}
     counts = collections.Counter(token.lower() for tokens in train_tokens for token in tokens)
     matrix = pretrained_embeddings(model_config, vocabulary, counts, run_dir, extra)
@@ -66,6 +69,24 @@ def run(model_config: TransducerConfig, training: TrainingConfig, dataset: str, 
     # Fit with early stopping on dev, evaluate on test (token accuracy over real tokens), save.
     batches = make_batches(data, vectorizer, training, model_config.seed)
     return fit_evaluate_save(model, batches["train"], batches["dev"], batches["test"], run_dir, training, extra)
+
+
+def make_vectorizer(train_tokens, model_config: TransducerConfig, training: TrainingConfig):
+    """The token vectorizer (with character ids when the model reads them) from the training
+    tokens, and the config with its vocabulary sizes set to it.
+
+    Word ids are lowercased (GloVe 6B is); character ids keep the case.
+    """
+    from zoo.data.vectorize import build_token_vectorizer
+
+    chars = model_config.char_features
+    vectorizer = build_token_vectorizer(
+        train_tokens, max_tokens=training.max_vocabulary or None, min_count=training.min_count,
+        max_word_chars=chars.max_word_chars if chars.enabled else 0)
+    if chars.enabled:
+        chars = dataclasses.replace(chars, vocabulary_size=len(vectorizer.get_char_vocabulary()))
+    return vectorizer, dataclasses.replace(
+        model_config, vocabulary_size=vectorizer.vocabulary_size(), char_features=chars)
 
 
 def make_batches(data, vectorizer, training: TrainingConfig, seed: int = 0) -> dict:

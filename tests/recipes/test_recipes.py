@@ -91,3 +91,48 @@ def test_killed_run_resumes_from_its_last_finished_epoch(tmp_path):
     assert epochs[-1] == total - 1
     assert epochs.count(0) == 1
     assert json.loads((tmp_path / "sentiment" / "metrics.json").read_text())["test"]["accuracy"] > 0
+
+
+def test_pos_recipe_with_char_features_trains_reevaluates_and_exports(tmp_path, monkeypatch):
+    """The POS recipe end to end on a slice of Brown (tiny model): the character ids travel
+    through the run folder (vectorizer.json) to `zoo evaluate` and the exported `tag` signature."""
+    import dataclasses
+
+    import numpy as np
+    import tensorflow as tf
+
+    import zoo.data
+    from recipes import pos
+    from recipes.evaluate import evaluate_run
+    from zoo.export.saved_model import export_run
+
+    assert pos.MODEL.char_features.enabled
+    load = zoo.data.load
+
+    def small(name, **kwargs):
+        data = load(name, **kwargs)
+        return dataclasses.replace(data, train=data.train[:300], dev=data.dev[:60], test=data.test[:60])
+
+    monkeypatch.setattr(zoo.data, "load", small)
+    metrics = main(pos, ["--runs", str(tmp_path), *TINY, "--set", "epochs=1",
+                         "--set", "char_features.embedding_dim=4", "--set", "char_features.filters=5"])
+    run_dir = tmp_path / "pos"
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["char_features"]["embedding_dim"] == 4
+    assert config["char_features"]["vocabulary_size"] > 40  # letters of both cases, digits, ...
+    assert evaluate_run(run_dir)["accuracy"] == pytest.approx(metrics["test"]["accuracy"], abs=1e-6)
+
+    exported = export_run(run_dir, root=tmp_path / "saved_models")
+    served = tf.saved_model.load(str(exported)).signatures["tag"](
+        text=tf.constant(["The Fulton County Grand Jury said Friday"]))
+    assert served["lengths"].numpy().tolist() == [7]
+    tags = {t.decode() for t in served["tags"].numpy()[0]}
+    assert tags <= set(json.loads((run_dir / "metrics.json").read_text())["label_names"])
+    assert np.allclose(served["probabilities"].numpy().sum(-1), 1.0, atol=1e-5)
+
+
+def test_pos_char_features_can_be_turned_off():
+    from recipes import pos
+
+    model, _ = apply_settings(pos.MODEL, TrainingConfig(), ["char_features.embedding_dim=0"])
+    assert not model.char_features.enabled

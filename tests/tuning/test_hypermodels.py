@@ -20,6 +20,10 @@ def fake_prepared(task: str, with_glove: bool = True) -> PreparedTask:
     """The recipe's configs with a tiny vocabulary; no data (build does not need any)."""
     module = importlib.import_module(f"recipes.{task}")
     config = dataclasses.replace(module.MODEL, vocabulary_size=VOCABULARY)
+    if getattr(config, "char_features", None) is not None and config.char_features.enabled:
+        # prepare() sizes the character vocabulary from the data (recipes.pos.make_vectorizer).
+        config = dataclasses.replace(
+            config, char_features=dataclasses.replace(config.char_features, vocabulary_size=VOCABULARY))
     matrix = None
     if with_glove and task != "char_lm":
         matrix = np.random.default_rng(0).normal(size=(VOCABULARY, config.embedding_dim)).astype("float32")

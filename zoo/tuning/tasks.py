@@ -67,8 +67,8 @@ def prepare(task: str, dataset: str | None = None, train_fraction: float = 1.0) 
     if not 0.0 < train_fraction <= 1.0:
         raise ValueError(f"--train-fraction must be in (0, 1], got {train_fraction}")
     import zoo.data
-    from zoo.data.vectorize import (ZooVectorizer, build_char_vectorizer, build_token_vectorizer,
-                                    build_word_vectorizer, count_word_tokens)
+    from zoo.data.vectorize import (ZooVectorizer, build_char_vectorizer, build_word_vectorizer,
+                                    count_word_tokens)
 
     module = importlib.import_module(f"recipes.{task}")
     model_config, training = module.MODEL, module.TRAINING
@@ -80,7 +80,8 @@ def prepare(task: str, dataset: str | None = None, train_fraction: float = 1.0) 
         vectorizer = ZooVectorizer(build_char_vectorizer(data.train, min_count=training.min_count))
     elif task == "pos":
         train_tokens = [tokens for tokens, _ in data.train]
-        vectorizer = build_token_vectorizer(train_tokens, max_tokens=max_tokens, min_count=training.min_count)
+        # The recipe's own vectorizer: with character ids when its model reads them.
+        vectorizer, model_config = module.make_vectorizer(train_tokens, model_config, training)
         counts = collections.Counter(token.lower() for tokens in train_tokens for token in tokens)
     else:
         if task == "snli":
