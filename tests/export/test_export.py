@@ -193,3 +193,30 @@ def test_keras_module_for_the_simulation_exists():
     # The simulation patches Keras internals; fail loudly (not silently pass) if they move.
     rnn = importlib.import_module("keras.src.backend.tensorflow.rnn")
     assert callable(rnn._is_gpu_available)
+
+
+def test_fused_lstm_exports_without_xla_and_matches_keras(tmp_path):
+    """The default CPU path (FusedLSTM) exports plain loops: no XLA-only function in the graph,
+    and the served probabilities equal the Keras model's."""
+    import numpy as np
+
+    import zoo.models as zm
+    from zoo.data.vectorize import ZooVectorizer, build_word_vectorizer
+    from zoo.export.saved_model import export_saved_model, graph_op_types, ops_without_cpu_kernel
+
+    texts = ["a good film", "a bad film", "not good at all", ""]
+    vectorizer = ZooVectorizer(build_word_vectorizer(texts[:3]))
+    model = zm.acceptor(zm.AcceptorConfig(
+        vocabulary_size=len(vectorizer.get_vocabulary()), embedding_dim=4,
+        encoder=zm.EncoderConfig(cell="lstm", units=3, bidirectional=True), seed=2))
+    assert model.get_layer("encoder").implementation_used == "fused"
+    path = export_saved_model(model, vectorizer, tmp_path / "fused", label_names=["neg", "pos"])
+    types = graph_op_types(path)
+    assert {"While", "StatelessWhile"} & types and ops_without_cpu_kernel(types) == []
+    assert not [t for t in types if "Xla" in t]
+    assert b"_XlaMustCompile" not in (path / "saved_model.pb").read_bytes()
+    import tensorflow as tf
+
+    served = loaded_export(path).signatures["classify"](text=tf.constant(texts))
+    expected = model.predict(vectorizer.vectorize(texts, ragged=False), verbose=0)
+    np.testing.assert_allclose(served["probabilities"].numpy(), expected, atol=1e-5)

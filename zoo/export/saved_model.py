@@ -59,15 +59,16 @@ def model_kind(model: keras.Model) -> str:
 
 # --- portability: no cuDNN-only ops in the graph -----------------------------------------------
 
-def recurrent_layers(model: keras.Model) -> list:
-    """Every Keras LSTM/GRU inside `model`, nested ones included (SequenceEncoder, Bidirectional)."""
+def recurrent_layers(model: keras.Model, kinds=(keras.layers.LSTM, keras.layers.GRU)) -> list:
+    """Every layer of `kinds` (Keras' LSTM/GRU) inside `model`, nested ones included
+    (SequenceEncoder, Bidirectional)."""
     found, seen, stack = [], set(), [model]
     while stack:
         layer = stack.pop()
         if id(layer) in seen:
             continue
         seen.add(id(layer))
-        if isinstance(layer, keras.layers.LSTM | keras.layers.GRU):
+        if isinstance(layer, kinds):
             found.append(layer)
         stack.extend(layer._flatten_layers(include_self=False, recursive=True))
         for attribute in ("forward_layer", "backward_layer", "layer"):  # Bidirectional's copies
@@ -83,16 +84,26 @@ def generic_recurrent_path(model: keras.Model):
 
     Keras decides between cuDNN and its generic loop when a graph is traced; tracing with this
     in force gives a graph that runs on any device (`use_cudnn` is not saved in `get_config`).
+    Likewise every `zoo.layers.FusedLSTM` runs its loops without XLA: a served graph meets
+    texts of every length, and XLA would compile once per shape.
     """
+    from zoo.layers import FusedLSTM
+
     layers = recurrent_layers(model)
+    fused = recurrent_layers(model, (FusedLSTM,))
     saved = [(layer, layer.use_cudnn) for layer in layers]
+    saved_xla = [(layer, layer.xla_loops) for layer in fused]
     try:
         for layer in layers:
             layer.use_cudnn = False
+        for layer in fused:
+            layer.xla_loops = False
         yield layers
     finally:
         for layer, value in saved:
             layer.use_cudnn = value
+        for layer, value in saved_xla:
+            layer.xla_loops = value
 
 
 def graph_op_types(saved_model_dir: str | Path) -> set[str]:

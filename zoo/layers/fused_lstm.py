@@ -42,9 +42,12 @@ class FusedLSTM(keras.layers.RNN):
                 "keras.layers.RNN for other cells"
             )
         super().__init__(cell, **kwargs)
-        # XLA-compile the loops (not a config field: a runtime choice, the weights are the same).
-        # `zoo.export` turns it off while tracing, so a SavedModel holds no XLA-only functions.
-        self.xla_loops = True
+        # XLA-compile the loops: True, False, or "auto": only where the (time, batch) shape is
+        # fixed when the graph is traced. XLA compiles once per shape (2-4 s each on a 2-core CPU),
+        # which pays off for fixed-width batches (a character LM, a benchmark) but not for
+        # bucketed ones, whose graphs Keras traces with unknown widths. Not a config field: a
+        # runtime choice, the weights are the same. `zoo.export` turns it off while tracing.
+        self.xla_loops = "auto"
 
     @property
     def runs_fused_kernel(self) -> bool:
@@ -71,16 +74,19 @@ class FusedLSTM(keras.layers.RNN):
         if self.go_backwards:
             inputs = ops.flip(inputs, axis=0)
             mask = None if mask is None else ops.flip(mask, axis=0)
+        xla = self.xla_loops
+        if xla == "auto":
+            xla = inputs.shape[0] is not None and inputs.shape[1] is not None
         dtype = inputs.dtype
         weights = [ops.cast(w, dtype) for w in (cell.kernel, cell.recurrent_kernel, cell.bias)]
         if training:
             outputs, h, c = fused_lstm_tf.lstm_sequence(
                 inputs, h0, c0, *weights, mask=mask, recurrent_mask=recurrent_mask,
-                zero_output_for_mask=self.zero_output_for_mask, xla=self.xla_loops)
+                zero_output_for_mask=self.zero_output_for_mask, xla=xla)
         else:
             outputs, h, c = fused_lstm_tf.lstm_sequence_inference(
                 inputs, h0, c0, *weights, mask=mask, zero_output_for_mask=self.zero_output_for_mask,
-                return_sequences=self.return_sequences, xla=self.xla_loops)
+                return_sequences=self.return_sequences, xla=xla)
         if outputs is None:  # inference without sequences: the last output is the carried state
             return h, ops.expand_dims(h, 1), [h, c]
         # As Keras' loop: outputs in processing order (reversed for go_backwards), the last
