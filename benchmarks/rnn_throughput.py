@@ -8,10 +8,12 @@ round), so a machine shared with other jobs shifts both sides of each ratio toge
 
 Candidates:
   - zoo acceptor (`zoo.models.acceptor`) for every cell kind x implementation (builtin, custom,
-    hoisted, and fused for the LSTM), each with jit_compile False and True (XLA; not for fused);
+    hoisted, and fused for the LSTM), each with jit_compile False and True (XLA);
   - Keras' own LSTM / GRU / SimpleRNN, default settings (Embedding -> layer -> Dense), no XLA;
     the first is the reference (1.00x);
-  - PyTorch's nn.LSTM (Embedding -> LSTM -> Linear, Adam) when torch is installed.
+  - PyTorch's nn.LSTM (Embedding -> LSTM -> Linear, Adam) when torch is installed;
+  - with --bare: the zoo's cells in Keras' own harness (`Sequential(Embedding, layer, Dense)`, no
+    mask), the like-for-like comparison with Keras' layers.
 
 Also measured: the machine's float32 matmul rate (a 2048^2 tf.matmul, once before and once after
 every round), and each candidate's model FLOP rate as a fraction of the rate measured in the same
@@ -59,6 +61,8 @@ def parse_args(argv=None):
                         help="comma-separated zoo implementations to run")
     parser.add_argument("--threads", default="",
                         help="'intra,inter' TensorFlow thread pools (default: TensorFlow's choice)")
+    parser.add_argument("--bare", action="store_true",
+                        help="also run the zoo's cells in Keras' harness (Embedding, layer, Dense; no mask)")
     parser.add_argument("--json", default="", help="also write the results to this JSON file")
     parser.add_argument("--peak-rss", action="store_true",
                         help="only train the standard zoo LSTM acceptor and report peak RSS")
@@ -127,8 +131,7 @@ def zoo_candidates(args, x, y):
                 continue
             if implementation == "fused" and cell != "lstm":
                 continue  # the fused kernel exists for the LSTM only
-            # XLA around the fused kernel's custom gradient measured no faster than without.
-            for jit in jits if implementation != "fused" else (False,):
+            for jit in jits:
                 config = zm.AcceptorConfig(
                     vocabulary_size=args.vocabulary, embedding_dim=args.embedding,
                     num_classes=args.classes,
@@ -138,6 +141,13 @@ def zoo_candidates(args, x, y):
                 candidate = keras_candidate(name, cell, model, x, y, jit)
                 candidate.path = model.get_layer("encoder").code_path["layer"]
                 out.append(candidate)
+                if implementation == "fused" and not jit:
+                    # The fused loops without XLA: what bucketed batches (unknown widths) run.
+                    model = zm.acceptor(config)
+                    model.get_layer("encoder").recurrent_layers[0].xla_loops = False
+                    candidate = keras_candidate(f"{name} (loops without XLA)", cell, model, x, y, jit)
+                    candidate.path = "FusedLSTM(LSTMCell), plain loops"
+                    out.append(candidate)
     return out
 
 
@@ -157,6 +167,36 @@ def keras_reference_candidates(args, x, y):
         candidate = keras_candidate(name, cell, model, x, y, False)
         candidate.path = f"keras.layers.{layer_name}"
         out.append(candidate)
+    return out
+
+
+def bare_cell_candidates(args, x, y):
+    """The zoo's cells in Keras' own harness: `Sequential(Embedding, layer, Dense)`, no mask.
+
+    The like-for-like comparison with Keras' layers (the zoo acceptor adds a padding mask and
+    masked pooling, which cost the same whatever the cell, and matter most for the cheap Elman).
+    """
+    import keras
+
+    from zoo.cells import CELLS
+    from zoo.layers import FusedLSTM
+    from zoo.layers.fast_rnn import HoistedRNN
+
+    layers = {"custom": keras.layers.RNN, "hoisted": HoistedRNN, "fused": FusedLSTM}
+    out = []
+    for cell in args.cells:
+        for implementation in args.implementations:
+            if implementation not in layers or (implementation == "fused" and cell != "lstm"):
+                continue
+            model = keras.Sequential([
+                keras.Input((args.length,), dtype="int32"),
+                keras.layers.Embedding(args.vocabulary, args.embedding),
+                layers[implementation](CELLS[cell](args.hidden)),
+                keras.layers.Dense(args.classes, activation="softmax"),
+            ])
+            candidate = keras_candidate(f"bare {cell} {implementation}", cell, model, x, y, False)
+            candidate.path = f"{layers[implementation].__name__}({CELLS[cell].__name__}), no mask"
+            out.append(candidate)
     return out
 
 
@@ -289,6 +329,8 @@ def main(argv=None):
 
     peak = matmul_peak(tf, size=512 if args.quick else 2048)
     candidates = keras_reference_candidates(args, x, y) + zoo_candidates(args, x, y)
+    if args.bare:
+        candidates += bare_cell_candidates(args, x, y)
     if not args.no_torch and ("lstm" in args.cells):
         torch = torch_candidate(args, x, y)
         if torch is not None:
