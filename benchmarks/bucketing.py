@@ -2,8 +2,8 @@
 
 For each dataset (a seeded subset of its training split, 10k examples by default): the share of
 padded positions (`zoo.data.batching.padding_fraction`) with bucketed batches and with every
-batch padded to the longest example; and the epoch time of a small model (1-layer builtin LSTM,
-64 units, embedding 64, Adam, batch 64) trained on each. Epoch times are measured in one process
+batch padded to the longest example; and the epoch time of a small model (1-layer LSTM,
+64 units (the default path: `auto`, or --implementation), embedding 64, Adam, batch 64) trained on each. Epoch times are measured in one process
 in interleaved rounds (bucket, fixed, bucket+XLA, fixed+XLA, ...), reported as medians and as
 median per-round ratios to the bucketed epoch without XLA. The first epoch of each variant is
 reported apart: it includes tracing and, with XLA, one compilation per distinct batch shape.
@@ -33,6 +33,8 @@ def parse_args(argv=None):
     parser.add_argument("--units", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=2, help="timed epochs per variant")
     parser.add_argument("--no-xla", action="store_true", help="skip the XLA variants")
+    parser.add_argument("--implementation", default="auto",
+                        help="the LSTM path (default auto: the fused LSTM on a CPU)")
     parser.add_argument("--json", default="")
     return parser.parse_args(argv)
 
@@ -47,7 +49,7 @@ def subset(examples, count, seed=0):
     return [examples[i] for i in sorted(order)]
 
 
-def prepare(name, count):
+def prepare(name, count, implementation="auto"):
     """(examples, dataset function, vectorizer, model factory(jit) ) for one dataset."""
     import zoo.data
     import zoo.models as zm
@@ -56,7 +58,7 @@ def prepare(name, count):
 
     data = zoo.data.load(name)
     examples = subset(data.train, count)
-    encoder = zm.EncoderConfig(cell="lstm", implementation="builtin", units=64)
+    encoder = zm.EncoderConfig(cell="lstm", implementation=implementation, units=64)
     if name == "brown_pos":
         vectorizer = build_token_vectorizer([tokens for tokens, _ in examples])
         make = batching.tagging_dataset
@@ -97,7 +99,7 @@ def run_dataset(name, args):
     from zoo.data.batching import padding_fraction
     from zoo.training import compile_defaults
 
-    examples, make, vectorizer, config, factory = prepare(name, args.examples)
+    examples, make, vectorizer, config, factory = prepare(name, args.examples, args.implementation)
     config = dataclasses.replace(config, encoder=dataclasses.replace(config.encoder, units=args.units))
     datasets = {padding: make(examples, vectorizer, batch_size=args.batch, shuffle=True, seed=0,
                               padding=padding)
