@@ -111,3 +111,30 @@ def test_config_round_trip():
                               recurrent_dropout=0.1, pooling="max")
     clone = SequenceEncoder.from_config(encoder.get_config())
     assert clone.get_config() == encoder.get_config()
+
+
+@pytest.mark.parametrize("implementation", ["builtin", "custom", "fused"])
+def test_initializer_reaches_the_input_kernels(implementation):
+    """He-normal draws (std sqrt(2/fan_in)) differ in scale from Glorot-uniform ones, on every path."""
+    import numpy as np
+
+    from zoo.models import EncoderConfig
+
+    def kernel_std(initializer):
+        config = EncoderConfig(cell="lstm", implementation=implementation, units=64, initializer=initializer)
+        encoder = SequenceEncoder(**config.layer_kwargs(), seed=0)
+        encoder.build((None, None, 200))
+        kernel = [w for w in encoder.weights if w.path.endswith("/kernel") and "recurrent" not in w.path][0]
+        return float(np.std(kernel.numpy()))
+
+    assert abs(kernel_std("he_normal") - (2 / 200) ** 0.5) < 0.01            # 0.100
+    assert abs(kernel_std("glorot_uniform") - (2 / (200 + 256)) ** 0.5) < 0.01  # 0.066
+
+
+def test_unknown_initializer_is_refused_by_name():
+    from zoo.models import EncoderConfig
+
+    with pytest.raises(ValueError, match="initializer"):
+        EncoderConfig(initializer="zeros_please")
+    with pytest.raises(ValueError, match="initializer"):
+        SequenceEncoder(initializer="uniform")

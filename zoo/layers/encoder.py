@@ -10,6 +10,9 @@ from zoo.layers.masking import POOLINGS, MaskedPooling
 
 CELL_KINDS = tuple(CELLS)
 IMPLEMENTATIONS = ("auto", "builtin", "custom", "hoisted", "fused")
+# Initialisers of the input kernels W (the recurrent kernels stay orthogonal, Saxe et al. 2014).
+INITIALIZERS = ("glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform",
+                "lecun_normal")
 
 # Keras' own sequence layer for each cell kind. The gated Elman has none.
 BUILTIN_LAYERS = {
@@ -54,6 +57,7 @@ def make_recurrent_layer(
     use_cudnn="auto",
     seed: int | None = None,
     name: str | None = None,
+    initializer: str = "glorot_uniform",
 ) -> keras.layers.Layer:
     """One sequence-to-sequence recurrent layer (return_sequences=True).
 
@@ -76,8 +80,9 @@ def make_recurrent_layer(
             options.update(recurrent_activation="sigmoid", use_cudnn=use_cudnn)
         if cell == "gru":
             options["reset_after"] = True
-        return BUILTIN_LAYERS[cell](units, seed=seed, name=name, **options)
-    recurrent_cell = CELLS[cell](units, recurrent_dropout=recurrent_dropout, seed=seed)
+        return BUILTIN_LAYERS[cell](units, seed=seed, name=name, kernel_initializer=initializer, **options)
+    recurrent_cell = CELLS[cell](units, recurrent_dropout=recurrent_dropout, seed=seed,
+                                 kernel_initializer=initializer)
     if implementation == "hoisted":
         # The zoo's cell with the input projection hoisted out of the loop (same weights).
         return HoistedRNN(recurrent_cell, return_sequences=True, name=name)
@@ -141,6 +146,8 @@ class SequenceEncoder(keras.layers.Layer):
         pooling: "final", "mean" or "max".
         use_cudnn: passed to Keras' LSTM/GRU ("auto", True or False).
         seed: seed for dropout masks.
+        initializer: initializer of the input kernels, one of `INITIALIZERS` (Glorot uniform by
+            default, as in Keras; the recurrent kernels are orthogonal).
     """
 
     def __init__(
@@ -155,6 +162,7 @@ class SequenceEncoder(keras.layers.Layer):
         pooling: str = "final",
         use_cudnn="auto",
         seed: int | None = None,
+        initializer: str = "glorot_uniform",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -162,7 +170,10 @@ class SequenceEncoder(keras.layers.Layer):
             raise ValueError(f"cell must be one of {CELL_KINDS}, got {cell!r}")
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+        if initializer not in INITIALIZERS:
+            raise ValueError(f"initializer must be one of {INITIALIZERS}, got {initializer!r}")
         self.cell = cell
+        self.initializer = initializer
         self.implementation = implementation
         self.implementation_used = resolve_implementation(cell, implementation)
         self.units = units
@@ -177,7 +188,7 @@ class SequenceEncoder(keras.layers.Layer):
         for index in range(layers):
             layer = make_recurrent_layer(
                 cell, implementation, units, recurrent_dropout, use_cudnn, seed,
-                name=f"{cell}_{index}",
+                name=f"{cell}_{index}", initializer=initializer,
             )
             if self.bidirectional:
                 layer = keras.layers.Bidirectional(layer, merge_mode="concat", name=f"bidirectional_{index}")
@@ -239,4 +250,5 @@ class SequenceEncoder(keras.layers.Layer):
             "pooling": self.pooling,
             "use_cudnn": self.use_cudnn,
             "seed": self.seed,
+            "initializer": self.initializer,
         }

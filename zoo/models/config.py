@@ -11,7 +11,7 @@ import typing
 from typing import Any
 
 from zoo.embeddings import EMBEDDING_MODES
-from zoo.layers.encoder import CELL_KINDS, IMPLEMENTATIONS
+from zoo.layers.encoder import CELL_KINDS, IMPLEMENTATIONS, INITIALIZERS
 from zoo.layers.masking import POOLINGS
 
 USE_CUDNN_VALUES = ("auto", True, False)
@@ -88,6 +88,7 @@ class EncoderConfig(JSONConfig):
     recurrent_dropout: float = 0.0
     pooling: str = "final"
     use_cudnn: str = "auto"
+    initializer: str = "glorot_uniform"
 
     def __post_init__(self):
         owner = "EncoderConfig"
@@ -110,6 +111,8 @@ class EncoderConfig(JSONConfig):
                   "0 unless implementation='custom' or 'fused' (recurrent dropout rules out cuDNN)")
         if self.pooling not in POOLINGS:
             _fail(owner, "pooling", self.pooling, f"one of {POOLINGS}")
+        if self.initializer not in INITIALIZERS:
+            _fail(owner, "initializer", self.initializer, f"one of {INITIALIZERS}")
         if self.use_cudnn not in ("auto", "true", "false"):
             _fail(owner, "use_cudnn", self.use_cudnn, "'auto', 'true' or 'false'")
 

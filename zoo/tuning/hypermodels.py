@@ -18,6 +18,7 @@ The space:
 | encoder.layers | 1, 2 (+ encoder.dropout 0-0.5, step 0.05, between layers when 2) | all |
 | encoder.bidirectional | false, true | all but the language model |
 | encoder.pooling | final, mean, max | acceptor, pair encoder |
+| encoder.initializer | glorot_uniform, glorot_normal, he_uniform, lecun_normal (input kernels) | all |
 | dropout | 0-0.6, step 0.05 | all |
 | embedding_mode | learned, glove_frozen, glove_finetuned | word tasks (a GloVe matrix given) |
 | optimizer | adam (lr 1e-4..1e-2, log), sgd + Nesterov momentum 0.9 (lr 1e-3..0.3, log) | all |
@@ -29,8 +30,8 @@ The space:
 Every choice also holds the recipe's own value (units, clipnorm, batch size, patience), and every
 default is the recipe's value: the recipe itself is a point of the space (the first trial).
 
-The weight initialiser is not tuned: the configs have no initializer field (the factories use
-Keras' defaults, Glorot uniform / orthogonal), and the search adds none to them.
+The initialiser choice is the input kernels' (`EncoderConfig.initializer`); the recurrent
+kernels stay orthogonal.
 """
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ from zoo.tuning.tasks import TASK_SPACES
 
 CELLS = ("elman", "gated_elman", "lstm", "gru")
 IMPLEMENTATIONS = ("auto", "custom", "hoisted")
+INITIALIZERS = ("glorot_uniform", "glorot_normal", "he_uniform", "lecun_normal")
 EMBEDDING_MODES = ("learned", "glove_frozen", "glove_finetuned")
 POOLINGS = ("final", "mean", "max")
 LEARNING_RATES = {"adam": (1e-4, 1e-2), "sgd": (1e-3, 0.3)}
@@ -98,7 +100,7 @@ class ZooHyperModel(kt.HyperModel):
     def hyperparameter_names(self) -> list[str]:
         names = ["encoder.cell", "encoder.implementation", "encoder.units", "encoder.layers",
                  "encoder.dropout", "dropout", "optimizer", "learning_rate.adam", "learning_rate.sgd",
-                 "clipnorm", "batch_size", "patience"]
+                 "clipnorm", "batch_size", "patience", "encoder.initializer"]
         if self.factory_name != "language_model":
             names.append("encoder.bidirectional")
         if self.factory_name in ("acceptor", "pair_encoder"):
@@ -133,6 +135,8 @@ class ZooHyperModel(kt.HyperModel):
             "encoder.implementation": self._choice(hp, "encoder.implementation", IMPLEMENTATIONS, "auto"),
             "encoder.units": self._choice(hp, "encoder.units", units, encoder.units),
             "encoder.layers": self._choice(hp, "encoder.layers", (1, 2), min(encoder.layers, 2)),
+            "encoder.initializer": self._choice(hp, "encoder.initializer",
+                                                _including(INITIALIZERS, encoder.initializer), encoder.initializer),
         }
         with hp.conditional_scope("encoder.layers", [2]):
             between = self._float(hp, "encoder.dropout", 0.0, 0.5, min(encoder.dropout, 0.5), step=0.05)
