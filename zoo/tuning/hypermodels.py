@@ -13,7 +13,7 @@ The space:
 | hyperparameter | values | factories |
 |---|---|---|
 | encoder.cell | elman, gated_elman, lstm, gru | all |
-| encoder.implementation | auto (Keras' layer where one exists), custom, hoisted | all |
+| encoder.implementation | auto (the fastest valid path: the fused LSTM on a CPU, else Keras' layer where one exists), custom, hoisted | all |
 | encoder.units | per task (`zoo.tuning.tasks.TASK_SPACES`) | all |
 | encoder.layers | 1, 2 (+ encoder.dropout 0-0.5, step 0.05, between layers when 2) | all |
 | encoder.bidirectional | false, true | all but the language model |
