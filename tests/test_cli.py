@@ -31,3 +31,35 @@ def test_demo_trains_every_factory():
     result = run_zoo("demo", "--steps", "5", timeout=600)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("loss") == 4
+
+
+def test_analyze_gradients_prints_the_table_and_writes_the_plot(tmp_path):
+    from zoo.cli import main
+
+    plot = tmp_path / "gradients.png"
+    assert main(["analyze", "gradients", "--cells", "elman,lstm", "--steps", "20", "--units", "4",
+                 "--out", str(plot)]) == 0
+    assert plot.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_analyze_activations_of_a_character_run(tmp_path, capsys):
+    """A tiny character LM saved like a recipe run: cells following the quotes, an HTML page."""
+    from recipes.artifacts import save_vectorizer
+    from zoo import models
+    from zoo.cli import main
+    from zoo.data.vectorize import ZooVectorizer, build_char_vectorizer
+
+    text = 'he said "go" (now)\nthen'
+    vectorizer = ZooVectorizer(build_char_vectorizer([text]))
+    model = models.language_model(models.LanguageModelConfig(
+        vocabulary_size=len(vectorizer.get_vocabulary()), embedding_dim=3,
+        encoder=models.EncoderConfig(cell="lstm", units=6)))
+    model.save(tmp_path / "model.keras")
+    save_vectorizer(tmp_path, vectorizer)
+    page = tmp_path / "act.html"
+    assert main(["analyze", "activations", str(tmp_path), "--text", text, "--out", str(page)]) == 0
+    printed = capsys.readouterr().out
+    assert "cells following 'inside quotes'" in printed and "position in line" in printed
+    assert page.read_text().count("<span") == len(text)
+    assert main(["analyze", "activations", str(tmp_path), "--text", "", "--out", str(page)]) == 2
+    assert "--text is empty" in capsys.readouterr().err

@@ -90,6 +90,53 @@ def command_export(args) -> int:
     return 0
 
 
+def command_analyze_gradients(args) -> int:
+    from zoo.analysis.gradients import gradient_table, plot_gradients
+
+    table = gradient_table(args.cells.split(","), steps=args.steps, units=args.units, seed=args.seed,
+                           forget_bias=args.forget_bias)
+    distances = sorted({d for d in (0, 1, 10, 25, 50, 100, args.steps - 1) if d < args.steps})
+    print("|| d h_T / d x_t || at T - t =", "  ".join(f"{d:>9}" for d in distances))
+    for cell, norms in table.items():
+        print(f"{cell:>30}", "  ".join(f"{norms[args.steps - 1 - d]:9.2e}" for d in distances))
+    if args.out:
+        title = f"Gradient reaching earlier inputs, at initialisation (forget bias {args.forget_bias:g})"
+        print(f"plot: {plot_gradients(table, args.out, title)}")
+    return 0
+
+
+def command_analyze_activations(args) -> int:
+    from pathlib import Path
+
+    import zoo
+    from zoo.analysis import activations as act
+    from zoo.data.vectorize import vectorize
+    from zoo.loading import load_vectorizer
+
+    if not args.text:
+        raise ValueError("--text is empty: give the text whose activations to show")
+    model = zoo.load(args.run, compile=False)
+    ids = vectorize(load_vectorizer(args.run), [args.text], ragged=True)[0].numpy()
+    if len(ids) != len(args.text):
+        raise ValueError(f"{args.run} is not a character model ({len(ids)} ids for {len(args.text)} "
+                         "characters); the per-character view needs one id per character")
+    values = act.lstm_activations(model, ids, layer=args.layer)
+    features = {"inside quotes": act.inside_quotes(args.text), "position in line": act.position_in_line(args.text),
+                "inside parentheses": act.inside_parentheses(args.text)}
+    shown = args.cell
+    for name, feature in features.items():
+        if feature.std() == 0:
+            continue
+        best = act.cells_following(values["c"], feature, top=3)
+        print(f"cells following '{name}':", ", ".join(f"{cell} (r={r:+.2f})" for cell, r in best))
+        shown = best[0][0] if shown is None else shown
+    shown = 0 if shown is None else shown
+    page = act.activations_html(args.text, values["c"][:, shown], title=f"{args.run}: cell {shown}, layer {args.layer}")
+    Path(args.out).write_text(page, encoding="utf-8")
+    print(f"cell {shown}: {args.out}")
+    return 0
+
+
 def command_predict(args) -> int:
     # TensorFlow only: the SavedModel carries the vectorizer and the model, no zoo model code runs.
     import json
@@ -180,6 +227,28 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--temperature", type=float, default=1.0, help="with --generate (0: argmax; default 1)")
     predict.add_argument("--seed", type=int, default=0, help="with --generate (default 0)")
     predict.set_defaults(handler=command_predict)
+    analyze = subcommands.add_parser(
+        "analyze", help="look inside recurrent models: LSTM activations, gradients through time")
+    analyses = analyze.add_subparsers(dest="analysis", metavar="{activations,gradients}")
+    gradients = analyses.add_parser(
+        "gradients", help="the vanishing-gradient picture: || d h_T / d x_t || per cell kind")
+    gradients.add_argument("--cells", default="elman,gated_elman,lstm,gru", help="comma-separated cell kinds")
+    gradients.add_argument("--steps", type=int, default=100, help="sequence length T (default 100)")
+    gradients.add_argument("--units", type=int, default=32, help="hidden units (default 32)")
+    gradients.add_argument("--seed", type=int, default=0)
+    gradients.add_argument("--forget-bias", type=float, default=1.0,
+                           help="initial forget-gate bias of the gated Elman and the LSTM (default 1)")
+    gradients.add_argument("--out", default="gradients.png", help="plot file ('' for none)")
+    gradients.set_defaults(handler=command_analyze_gradients)
+    activations = analyses.add_parser(
+        "activations", help="an LSTM character model's cell states over a text (Karpathy et al. 2015)")
+    activations.add_argument("run", help="a run folder of a character model (e.g. runs/char_lm)")
+    activations.add_argument("--text", required=True, help="the text to read")
+    activations.add_argument("--layer", type=int, default=0, help="stacked layer (default 0)")
+    activations.add_argument("--cell", type=int, default=None,
+                             help="cell to colour (default: the one that best follows a text feature)")
+    activations.add_argument("--out", default="activations.html", help="HTML file to write")
+    activations.set_defaults(handler=command_analyze_activations)
     return parser
 
 
