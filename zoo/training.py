@@ -287,7 +287,8 @@ def fit_evaluate_save(
     plot_curves(run_dir / "history.csv", run_dir / "curves.png")
     metrics = {
         "test": {name: float(value) for name, value in test_metrics.items()},
-        "epochs": len(history.history.get("loss", [])),
+        # Epochs trained in all: a run resumed by BackupAndRestore starts past epoch 0.
+        "epochs": history.epoch[-1] + 1 if history.epoch else 0,
         "wall_time_seconds": round(wall_time, 1),
         "parameters": int(model.count_params()),
         **(extra_metrics or {}),

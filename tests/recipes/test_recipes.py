@@ -90,6 +90,8 @@ def test_killed_run_resumes_from_its_last_finished_epoch(tmp_path):
     assert epochs[: len(done_before_kill)] == done_before_kill
     assert epochs[-1] == total - 1
     assert epochs.count(0) == 1
+    # metrics.json counts every epoch trained, not only those after the restart.
+    assert json.loads((tmp_path / "sentiment" / "metrics.json").read_text())["epochs"] == total
     assert json.loads((tmp_path / "sentiment" / "metrics.json").read_text())["test"]["accuracy"] > 0
 
 
