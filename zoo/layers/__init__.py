@@ -1,4 +1,6 @@
-"""Layers built on the cells: the sequence encoder, padding masks, masked pooling, pair features."""
+"""Layers built on the cells: the sequence encoder, the fused LSTM, padding masks, masked pooling,
+pair features, character-CNN word features."""
+from zoo.layers.char_cnn import CharCNN
 from zoo.layers.encoder import (
     BUILTIN_LAYERS,
     CELL_KINDS,
@@ -12,6 +14,6 @@ from zoo.layers.masking import POOLINGS, MaskedPooling, PaddingMask
 from zoo.layers.pair_features import PairFeatures
 
 __all__ = [
-    "BUILTIN_LAYERS", "CELL_KINDS", "FusedLSTM", "IMPLEMENTATIONS", "POOLINGS", "MaskedPooling", "PaddingMask",
+    "BUILTIN_LAYERS", "CELL_KINDS", "CharCNN", "FusedLSTM", "IMPLEMENTATIONS", "POOLINGS", "MaskedPooling", "PaddingMask",
     "PairFeatures", "SequenceEncoder", "make_recurrent_layer", "resolve_implementation",
 ]
