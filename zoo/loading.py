@@ -63,6 +63,7 @@ def _register_zoo_objects() -> None:
     import zoo.data.vectorize  # noqa: F401
     import zoo.layers  # noqa: F401
     import zoo.models  # noqa: F401
+    import zoo.training  # noqa: F401  (TokenAccuracy, in compiled models' metrics)
 
 
 def load(path: str | Path, compile: bool = True):

@@ -1,0 +1,32 @@
+"""zoo.training: the accuracy metric counts every real token once, whatever the batch widths."""
+import numpy as np
+
+import keras
+
+from zoo.training import TokenAccuracy
+
+
+def test_token_accuracy_is_exact_across_batches_of_different_widths():
+    # Batch 1: width 2, tokens all right (2 real). Batch 2: width 6, 6 real tokens, 3 right.
+    # Per token: 5 of 8 = 0.625. Keras' own metric averages within each example first, so each
+    # batch's examples count once whatever their width: (1.0 + 0.5) / 2 = 0.75.
+    def one_hot(labels, classes=3):
+        return np.eye(classes, dtype="float32")[labels]
+
+    batches = [
+        (np.array([[1, 2]]), one_hot(np.array([[1, 2]])), np.array([[1.0, 1.0]])),
+        (np.array([[0, 0, 0, 1, 1, 1]]), one_hot(np.array([[0, 0, 0, 2, 2, 2]])), np.ones((1, 6))),
+    ]
+    ours, keras_own = TokenAccuracy(), keras.metrics.SparseCategoricalAccuracy()
+    for labels, predictions, weights in batches:
+        ours.update_state(labels, predictions, weights)
+        keras_own.update_state(labels, predictions, weights)
+    assert abs(float(ours.result()) - 5 / 8) < 1e-6
+    assert abs(float(keras_own.result()) - 5 / 8) > 0.05       # the bias this metric removes
+    # Padding (weight 0) is not counted; (batch,) labels work as in Keras.
+    padded = TokenAccuracy()
+    padded.update_state(np.array([[1, 0]]), one_hot(np.array([[1, 2]])), np.array([[1.0, 0.0]]))
+    assert float(padded.result()) == 1.0
+    plain = TokenAccuracy()
+    plain.update_state(np.array([0, 1]), one_hot(np.array([0, 0])))
+    assert float(plain.result()) == 0.5
