@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import logging
 from pathlib import Path
 
 from zoo.models.config import with_overrides
@@ -48,6 +49,24 @@ def load_tuned(recipe_file: str, model_config, training: TrainingConfig):
     return model_config, training, str(path)
 
 
+class _PrintHandler(logging.Handler):
+    """Prints log records to the current `sys.stdout` (looked up at each record, not kept)."""
+
+    def emit(self, record):
+        print(self.format(record))
+
+
+def show_training_path() -> None:
+    """Prints the recurrent path and XLA choice that `TrainingConfig.compile` logs, e.g.
+    `training path: encoder: fused FusedLSTM(LSTMCell) (no cuDNN, no GPU); XLA off [...]`."""
+    logger = logging.getLogger("zoo.training")
+    if not any(isinstance(handler, _PrintHandler) for handler in logger.handlers):
+        handler = _PrintHandler()
+        handler.setFormatter(logging.Formatter("   %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
 def print_settings(task: str, model_config, training: TrainingConfig, dataset: str, run_dir: Path, tuned) -> None:
     print(f"== zoo recipe: {task} on {dataset} -> {run_dir}")
     if tuned:
@@ -69,6 +88,7 @@ def main(module, argv: list[str] | None = None) -> dict:
         parser.error(str(error))
     run_dir = choose_run_dir(args.runs, task)
     print_settings(task, model_config, training, args.dataset, run_dir, tuned)
+    show_training_path()
     write_json(run_dir / "recipe.json", {"task": task, "dataset": args.dataset, "tuned": tuned,
                                          "training": json.loads(training.to_json())})
     metrics = module.run(model_config, training, args.dataset, run_dir)

@@ -13,8 +13,10 @@ TINY = ["--set", "epochs=2", "--set", "encoder.units=4", "--set", "embedding_mod
         "--set", "embedding_dim=8"]
 
 
-def test_sentiment_recipe_trains_saves_and_reevaluates(tmp_path):
+def test_sentiment_recipe_trains_saves_and_reevaluates(tmp_path, capsys):
     metrics = main(sentiment, ["--runs", str(tmp_path), *TINY])
+    # The recurrent path taken is printed with the settings.
+    assert "training path: encoder: fused FusedLSTM(LSTMCell)" in capsys.readouterr().out
     run_dir = tmp_path / "sentiment"
     for artefact in ("model.keras", "config.json", "metrics.json", "curves.png", "history.csv",
                      "vectorizer.json", "recipe.json"):
