@@ -120,3 +120,28 @@ def test_loops_without_xla_agree(training):
     reference, fused = _pair(return_sequences=True, go_backwards=True)
     fused.xla_loops = False
     _assert_agree(reference, fused, mask=MASK, training=training)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_sliced_across_cores_agrees(monkeypatch, training):
+    """With 2+ cores a batch of 16+ runs as two half-batch XLA loops side by side; same results."""
+    import tensorflow as tf
+
+    from zoo.layers import fused_lstm_tf
+
+    monkeypatch.setattr(fused_lstm_tf, "_cores", lambda: 2)
+    assert fused_lstm_tf._parts(16, xla=True) == 2 and fused_lstm_tf._parts(15, xla=True) == 1
+    assert fused_lstm_tf._parts(16, xla=False) == 1
+    inputs = np.tile(INPUTS, (4, 1, 1)) * RNG.uniform(0.5, 1.5, size=(16, 1, 1)).astype("float32")
+    mask = np.tile(MASK, (4, 1))
+    reference, fused = _pair(return_sequences=True, return_state=True)
+    results = []
+    for layer in (reference, fused):
+        x = tf.constant(inputs)
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            outputs = layer(x, mask=mask, training=training)
+            loss = sum(tf.reduce_sum(o * o) for o in outputs)
+        results.append([o.numpy() for o in outputs] + [g.numpy() for g in tape.gradient(loss, [x] + layer.trainable_weights)])
+    for ours, theirs in zip(results[1], results[0]):
+        np.testing.assert_allclose(ours, theirs, atol=AGREEMENT, rtol=AGREEMENT)

@@ -25,6 +25,8 @@ so a padded step carries the state through unchanged, as `keras.layers.RNN` does
 """
 from __future__ import annotations
 
+import os
+
 import tensorflow as tf
 
 
@@ -142,6 +144,41 @@ _COMPILED = {
 _PLAIN = {"forward": _forward_loop, "backward": _backward_loop, "inference": _inference_loop}
 
 
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - platforms without sched_getaffinity
+        return os.cpu_count() or 1
+
+
+def _parts(batch, xla: bool) -> int:
+    """Into how many batch slices to cut an XLA loop, so they run side by side on several cores.
+
+    XLA runs each loop's small per-step products on one thread; two independent half-batch loops
+    are two graph nodes that TensorFlow's inter-op pool runs at once. Only with a batch whose size
+    is fixed at trace time (as the XLA path requires) and even.
+    """
+    if not xla or batch is None or batch < 2 * MIN_SLICE or batch % 2 or _cores() < 2:
+        return 1
+    return 2
+
+
+MIN_SLICE = 8  # below this many sequences per slice the loop overhead outweighs the parallelism
+
+
+def _sliced(loop, parts, arguments, axes, output_axes):
+    """`loop(*arguments)` on `parts` batch slices (batch axis per argument in `axes`, None: shared
+    or not a tensor), outputs concatenated along `output_axes`."""
+    if parts == 1:
+        return loop(*arguments)
+    slices = [tf.split(value, parts, axis=axis) if axis is not None and value is not None else [value] * parts
+              for value, axis in zip(arguments, axes)]
+    results = [loop(*[values[index] for values in slices]) for index in range(parts)]
+    return tuple(None if results[0][position] is None else
+                 tf.concat([result[position] for result in results], axis=axis)
+                 for position, axis in enumerate(output_axes))
+
+
 def _unwatched(*tensors):
     return [None if tensor is None else tf.stop_gradient(tensor) for tensor in tensors]
 
@@ -175,14 +212,19 @@ def lstm_sequence(inputs, initial_h, initial_c, kernel, recurrent_kernel, bias, 
         projected = tf.reshape(tf.matmul(flat_inputs, kernel) + bias, [steps, batch, 4 * units])
         # `stop_gradient`: the loops are differentiated by `gradient` below, never by TensorFlow
         # (a watched XLA function would have to export its TensorLists for its own gradient).
-        local, dc_dh, forget, hs, h, c = loops["forward"](
-            *_unwatched(projected, initial_h, initial_c, recurrent_kernel, step_mask, recurrent_mask))
+        parts = _parts(inputs.shape[1], xla)
+        local, dc_dh, forget, hs, h, c = _sliced(
+            loops["forward"], parts,
+            _unwatched(projected, initial_h, initial_c, recurrent_kernel, step_mask, recurrent_mask),
+            (1, 0, 0, None, 1, 0), (1, 1, 1, 1, 0, 0))
         outputs = hs * step_mask if (zero_output_for_mask and step_mask is not None) else hs
 
         def gradient(d_outputs, d_h, d_c):
-            dz, d_h0, d_c0 = loops["backward"](
-                *_unwatched(d_outputs, d_h, d_c, local, dc_dh, forget, recurrent_kernel, step_mask,
-                            recurrent_mask), zero_output_for_mask)
+            dz, d_h0, d_c0 = _sliced(
+                loops["backward"], parts,
+                [*_unwatched(d_outputs, d_h, d_c, local, dc_dh, forget, recurrent_kernel, step_mask,
+                             recurrent_mask), zero_output_for_mask],
+                (1, 0, 0, 1, 1, 1, None, 1, 0, None), (1, 0, 0))
             dz = tf.reshape(dz, [-1, 4 * units])
             h_before = _before(initial_h, hs)
             if recurrent_mask is not None:
@@ -215,8 +257,11 @@ def lstm_sequence_inference(inputs, initial_h, initial_c, kernel, recurrent_kern
 
     @tf.custom_gradient
     def run(inputs, initial_h, initial_c, kernel, recurrent_kernel, bias):
-        outputs, h, c = loop(*_unwatched(inputs, initial_h, initial_c, kernel, recurrent_kernel, bias, step_mask),
-                             zero_output_for_mask, return_sequences)
+        outputs, h, c = _sliced(
+            loop, _parts(inputs.shape[1], xla),
+            [*_unwatched(inputs, initial_h, initial_c, kernel, recurrent_kernel, bias, step_mask),
+             zero_output_for_mask, return_sequences],
+            (1, 0, 0, None, None, None, 1, None, None), (1, 0, 0))
         if outputs is None:
             outputs = tf.zeros([0], inputs.dtype)  # a placeholder: custom gradients need tensors
 
