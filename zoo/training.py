@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 import keras
+from keras import ops
 
 from zoo.models.config import JSONConfig, _check_types, _fail
 
@@ -100,8 +101,6 @@ class TokenAccuracy(keras.metrics.SparseCategoricalAccuracy):
     """
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        from keras import ops
-
         y_pred = ops.reshape(y_pred, (-1, ops.shape(y_pred)[-1]))
         y_true = ops.reshape(y_true, (-1,))
         if sample_weight is not None:

@@ -39,6 +39,19 @@ def _project(cell, inputs):
     return projected + cell.bias
 
 
+def time_major_inputs(cell, sequences, mask, training):
+    """The layer's inputs with the cell's input dropout applied, and its mask, both time-major.
+
+    Input dropout uses the same per-sequence mask the cell would apply at every step (prepared by
+    `RNN.call` from the first step, as for Keras' own loop). Transposing the narrow inputs, not
+    the wide projections, since the loops run time-major in any case.
+    """
+    inputs = sequences
+    if training and cell.dropout > 0:
+        inputs = inputs * ops.expand_dims(cell.get_dropout_mask(sequences[:, 0, :]), 1)
+    return ops.transpose(inputs, (1, 0, 2)), None if mask is None else ops.transpose(mask, (1, 0))
+
+
 def _recurrent_state(cell, h_previous, training):
     if training and cell.recurrent_dropout > 0:
         return h_previous * cell.get_recurrent_dropout_mask(h_previous)
@@ -121,16 +134,8 @@ class HoistedRNN(keras.layers.RNN):
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
         cell = self.cell
-        inputs = sequences
-        if training and cell.dropout > 0:
-            # The same per-sequence mask the cell would apply at every step (prepared by
-            # RNN.call from the first step, as for the reference loop).
-            inputs = inputs * ops.expand_dims(cell.get_dropout_mask(sequences[:, 0, :]), 1)
-        # Time-major before the projection: the narrow inputs are transposed, not the wide
-        # projections (the loop runs time-major in any case).
-        projected = _project(cell, ops.transpose(inputs, (1, 0, 2)))
-        if mask is not None:
-            mask = ops.transpose(mask, (1, 0))
+        inputs, mask = time_major_inputs(cell, sequences, mask, training)
+        projected = _project(cell, inputs)
         step_function = STEPS[type(cell)]
 
         def step(projected_t, states):

@@ -20,6 +20,7 @@ import keras
 from keras import ops
 
 from zoo.cells import LSTMCell
+from zoo.layers.fast_rnn import time_major_inputs
 
 
 def fused_kernel_available() -> bool:
@@ -59,18 +60,11 @@ class FusedLSTM(keras.layers.RNN):
         from zoo.layers import fused_lstm_tf
 
         cell = self.cell
-        inputs = sequences
         h0, c0 = initial_state
         recurrent_mask = None
-        if training and cell.dropout > 0:
-            # The per-sequence mask the cell would apply at every step (RNN.call prepared it).
-            inputs = inputs * ops.expand_dims(cell.get_dropout_mask(sequences[:, 0, :]), 1)
         if training and cell.recurrent_dropout > 0:
             recurrent_mask = cell.get_recurrent_dropout_mask(h0)
-        # Time-major: the loop reads one step at a time; the narrow inputs are transposed.
-        inputs = ops.transpose(inputs, (1, 0, 2))
-        if mask is not None:
-            mask = ops.transpose(mask, (1, 0))
+        inputs, mask = time_major_inputs(cell, sequences, mask, training)
         if self.go_backwards:
             inputs = ops.flip(inputs, axis=0)
             mask = None if mask is None else ops.flip(mask, axis=0)
