@@ -15,14 +15,20 @@ Candidates:
   - with --bare: the zoo's cells in Keras' own harness (`Sequential(Embedding, layer, Dense)`, no
     mask), the like-for-like comparison with Keras' layers.
 
-Also measured: the machine's float32 matmul rate (a 2048^2 tf.matmul, once before and once after
-every round), and each candidate's model FLOP rate as a fraction of the rate measured in the same
+Also measured: the machine's float32 matmul rate (a 2048^2 product in `keras.ops`, 8192^2 on a
+GPU, once before and once after every round), and each candidate's model FLOP rate as a fraction of the rate measured in the same
 round (median over rounds; training counted as 3x the forward FLOPs of the recurrent layer).
 
     python benchmarks/rnn_throughput.py              # full run (~10 minutes on 2 cores)
     python benchmarks/rnn_throughput.py --quick      # smoke run
     python benchmarks/rnn_throughput.py --only lstm  # one cell kind (+ the reference)
     python benchmarks/rnn_throughput.py --peak-rss   # peak RSS of training the standard config
+
+Any Keras backend runs it (`KERAS_BACKEND=torch` or `jax`); TensorFlow is imported only for the
+TensorFlow backend. With a GPU visible, Keras' LSTM and GRU also run with `use_cudnn=False`, so the
+table shows what the cuDNN path is worth:
+
+    KERAS_BACKEND=torch python benchmarks/rnn_throughput.py --no-jit --implementations builtin,custom
 """
 from __future__ import annotations
 
@@ -80,15 +86,22 @@ def forward_flops_per_token(cell: str, embedding: int, hidden: int) -> float:
     return 2.0 * gates * hidden * (embedding + hidden)
 
 
-def matmul_peak(tf, size: int = 2048, repeats: int = 5) -> float:
-    """Best float32 FLOP/s of a (size x size) @ (size x size) tf.matmul over a few tries."""
-    a = tf.random.normal((size, size))
-    b = tf.random.normal((size, size))
-    tf.matmul(a, b).numpy()
+def matmul_peak(size: int = 2048, repeats: int = 5) -> float:
+    """Best float32 FLOP/s of a (size x size) @ (size x size) product over a few tries.
+
+    In `keras.ops`, so it measures the backend and device the candidates run on (a GPU's float32
+    rate under the torch or JAX backend). Summing to one number waits for the product without
+    timing a copy of it to the host.
+    """
+    import keras
+
+    a = keras.random.normal((size, size), seed=1)
+    b = keras.random.normal((size, size), seed=2)
+    float(keras.ops.sum(keras.ops.matmul(a, b)))
     best = 0.0
     for _ in range(repeats):
         start = time.perf_counter()
-        tf.matmul(a, b).numpy()
+        float(keras.ops.sum(keras.ops.matmul(a, b)))
         best = max(best, 2.0 * size**3 / (time.perf_counter() - start))
     return best
 
@@ -165,8 +178,19 @@ def keras_reference_candidates(args, x, y):
         ])
         name = REFERENCE if cell == "lstm" else f"keras {layer_name} (default)"
         candidate = keras_candidate(name, cell, model, x, y, False)
-        candidate.path = f"keras.layers.{layer_name}"
+        candidate.path = f"keras.layers.{layer_name}" + (" (cuDNN where eligible)" if args.gpu else "")
         out.append(candidate)
+        if args.gpu and cell in ("lstm", "gru"):
+            # The same layer kept off cuDNN: what the cuDNN path is worth on this GPU.
+            model = keras.Sequential([
+                keras.Input((args.length,), dtype="int32"),
+                keras.layers.Embedding(args.vocabulary, args.embedding),
+                getattr(keras.layers, layer_name)(args.hidden, use_cudnn=False),
+                keras.layers.Dense(args.classes, activation="softmax"),
+            ])
+            candidate = keras_candidate(f"keras {layer_name} use_cudnn=False", cell, model, x, y, False)
+            candidate.path = f"keras.layers.{layer_name}, the backend's generic loop"
+            out.append(candidate)
     return out
 
 
@@ -218,10 +242,11 @@ def torch_candidate(args, x, y):
             _, (h, _) = self.lstm(self.embedding(ids))
             return self.head(h[-1])
 
-    net = Net()
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    net = Net().to(device)
     optimizer = torch.optim.Adam(net.parameters(), 1e-3)
-    ids = torch.as_tensor(x, dtype=torch.long)
-    labels = torch.as_tensor(y, dtype=torch.long)
+    ids = torch.as_tensor(x, dtype=torch.long, device=device)
+    labels = torch.as_tensor(y, dtype=torch.long, device=device)
     loss_fn = nn.CrossEntropyLoss()
 
     def train(steps):
@@ -241,23 +266,30 @@ def torch_candidate(args, x, y):
         float(out.sum())
 
     candidate = Candidate(f"torch nn.LSTM {torch.__version__}", "lstm", train, infer)
-    candidate.path = f"torch {torch.__version__}, {torch.get_num_threads()} threads"
+    candidate.path = (f"torch {torch.__version__}, cuDNN" if device == "cuda"
+                      else f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     return candidate
 
 
-def versions(tf):
+def versions():
     import keras
+
+    from zoo.layers.encoder import visible_gpus
 
     info = {
         "python": platform.python_version(),
-        "tensorflow": tf.__version__,
         "keras": keras.__version__,
+        "backend": keras.backend.backend(),
         "machine": platform.machine(),
         "processor": _cpu_name(),
         "cpus": os.cpu_count(),
         "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
-        "gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
+        "gpus": visible_gpus(),
     }
+    if info["backend"] == "tensorflow":
+        import tensorflow as tf
+
+        info["tensorflow"] = tf.__version__
     try:
         import torch
 
@@ -307,9 +339,9 @@ def main(argv=None):
     args.cells = args.only or list(CELL_KINDS)
     args.implementations = [i for i in args.implementations.split(",") if i]
 
-    import tensorflow as tf
-
     if args.threads:
+        import tensorflow as tf
+
         intra, inter = (int(v) for v in args.threads.split(","))
         tf.config.threading.set_intra_op_parallelism_threads(intra)
         tf.config.threading.set_inter_op_parallelism_threads(inter)
@@ -327,7 +359,11 @@ def main(argv=None):
     x = rng.integers(2, args.vocabulary, size=(args.batch, args.length), dtype=np.int32)
     y = rng.integers(0, args.classes, size=(args.batch,), dtype=np.int32)
 
-    peak = matmul_peak(tf, size=512 if args.quick else 2048)
+    from zoo.layers.encoder import visible_gpus
+
+    args.gpu = bool(visible_gpus())
+    peak_size = 512 if args.quick else (8192 if args.gpu else 2048)
+    peak = matmul_peak(size=peak_size)
     candidates = keras_reference_candidates(args, x, y) + zoo_candidates(args, x, y)
     if args.bare:
         candidates += bare_cell_candidates(args, x, y)
@@ -355,7 +391,7 @@ def main(argv=None):
             candidate.infer(args.steps)
             candidate.train_seconds.append((middle - start) / args.steps)
             candidate.infer_seconds.append((time.perf_counter() - middle) / args.steps)
-        round_peak = matmul_peak(tf, size=512 if args.quick else 2048, repeats=2)
+        round_peak = matmul_peak(size=peak_size, repeats=2)
         round_peaks.append(round_peak)
         peak = max(peak, round_peak)
         print(f"  round {round_index + 1}/{args.rounds} done ({time.perf_counter() - started:.0f} s)",
@@ -384,7 +420,7 @@ def main(argv=None):
             "warmup_s": round(warmup[candidate.name], 1),
         })
 
-    info = versions(tf)
+    info = versions()
     print(f"\n{info}")
     print(f"config: batch {args.batch}, length {args.length}, embedding {args.embedding}, "
           f"hidden {args.hidden}, 1 layer, Adam, {args.classes} classes; {args.rounds} rounds x "

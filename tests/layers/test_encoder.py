@@ -52,6 +52,49 @@ def test_auto_takes_keras_cudnn_eligible_lstm_when_a_gpu_is_visible(monkeypatch)
     assert gpu.implementation_used == "builtin" and gpu.code_path["cudnn_eligible"] is True
 
 
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("layers", [1, 2])
+def test_recurrence_by_lengths_equals_the_masked_recurrence(cell, bidirectional, layers):
+    """The torch route to cuDNN (no mask, lengths instead), checked here on the masked path."""
+    encoder = SequenceEncoder(cell=cell, implementation="builtin", units=4, layers=layers,
+                              bidirectional=bidirectional)
+    masked, _ = run(encoder)
+    sequence = EMBEDDED
+    for layer in encoder.recurrent_layers:
+        sequence = encoder._recur_by_lengths(layer, sequence, MASK, training=False)
+    by_lengths = keras.ops.convert_to_numpy(sequence)
+    np.testing.assert_allclose(by_lengths[MASK], masked[MASK], atol=TOLERANCE)
+    assert not by_lengths[~MASK].any()  # padded positions are zeros
+
+
+def test_reverse_within_lengths_keeps_padding_in_place_and_is_its_own_inverse():
+    from zoo.layers.masking import reverse_within_lengths
+
+    values = np.arange(12, dtype="float32").reshape(2, 6, 1)
+    reversed_ = keras.ops.convert_to_numpy(reverse_within_lengths(values, np.array([3, 6])))
+    assert reversed_[..., 0].tolist() == [[2, 1, 0, 3, 4, 5], [11, 10, 9, 8, 7, 6]]
+    again = keras.ops.convert_to_numpy(reverse_within_lengths(reversed_, np.array([3, 6])))
+    np.testing.assert_array_equal(again, values)
+
+
+def test_only_right_padded_masks_go_by_lengths():
+    from zoo.layers.masking import is_right_padded
+
+    assert is_right_padded(MASK)
+    assert not is_right_padded(np.array([[False, True, True], [True, True, False]]))
+
+
+def test_the_lengths_route_is_for_the_torch_backend_with_a_gpu(monkeypatch):
+    from zoo.layers import encoder
+
+    monkeypatch.setattr(encoder, "_gpu_visible", lambda: True)
+    gpu = SequenceEncoder(cell="lstm", units=2)
+    assert gpu.cudnn_by_lengths is (keras.backend.backend() == "torch")
+    assert not SequenceEncoder(cell="lstm", units=2, use_cudnn=False).cudnn_by_lengths
+    assert not SequenceEncoder(cell="gated_elman", units=2).cudnn_by_lengths
+
+
 def test_fused_is_for_the_lstm_only():
     with pytest.raises(ValueError, match="implementation='fused' exists for cell='lstm' only"):
         SequenceEncoder(cell="gru", implementation="fused", units=2)

@@ -6,7 +6,7 @@ import keras
 from zoo.cells import CELLS
 from zoo.layers.fast_rnn import HoistedRNN
 from zoo.layers.fused_lstm import FusedLSTM, fused_kernel_available
-from zoo.layers.masking import POOLINGS, MaskedPooling
+from zoo.layers.masking import POOLINGS, MaskedPooling, is_right_padded, padding_lengths, reverse_within_lengths
 
 CELL_KINDS = tuple(CELLS)
 IMPLEMENTATIONS = ("auto", "builtin", "custom", "hoisted", "fused")
@@ -113,12 +113,26 @@ def describe_path(cell: str, implementation_used: str, use_cudnn="auto") -> dict
     }
 
 
-def _gpu_visible() -> bool:
-    if keras.backend.backend() != "tensorflow":
-        return False
-    import tensorflow as tf
+def visible_gpus() -> list[str]:
+    """The GPUs the Keras backend in use can see (names); imports no other framework."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
 
-    return bool(tf.config.list_logical_devices("GPU"))
+        return [device.name for device in tf.config.list_logical_devices("GPU")]
+    if backend == "torch":
+        import torch
+
+        return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    if backend == "jax":
+        import jax
+
+        return [device.device_kind for device in jax.devices() if device.platform == "gpu"]
+    return []
+
+
+def _gpu_visible() -> bool:
+    return bool(visible_gpus())
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -184,6 +198,7 @@ class SequenceEncoder(keras.layers.Layer):
         self.pooling = pooling
         self.use_cudnn = use_cudnn
         self.seed = seed
+        self._gpu_seen = _gpu_visible()
         self.recurrent_layers = []
         for index in range(layers):
             layer = make_recurrent_layer(
@@ -205,10 +220,13 @@ class SequenceEncoder(keras.layers.Layer):
         """Which recurrent code path runs: the layer, the loop, and cuDNN eligibility.
 
         `cudnn_eligible` says whether Keras would take the cuDNN kernel on a GPU (builtin LSTM/GRU,
-        `use_cudnn` not False); `gpu_visible` whether TensorFlow sees one now. XLA is chosen at
+        `use_cudnn` not False); `gpu_visible` whether the Keras backend sees one now. XLA is chosen at
         compile time (`zoo.training.compile_defaults(jit_compile=...)`), not here.
         """
-        return describe_path(self.cell, self.implementation_used, self.use_cudnn)
+        path = describe_path(self.cell, self.implementation_used, self.use_cudnn)
+        if self.cudnn_by_lengths:
+            path["padding"] = "lengths (right-padded batches reach cuDNN without a mask)"
+        return path
 
     def build(self, input_shape):
         shape = tuple(input_shape)
@@ -217,12 +235,53 @@ class SequenceEncoder(keras.layers.Layer):
             shape = shape[:-1] + (self.output_dim,)
         self.built = True
 
+    @property
+    def cudnn_by_lengths(self) -> bool:
+        """Whether right-padded batches reach cuDNN through lengths instead of a mask.
+
+        On the torch backend Keras' LSTM and GRU take cuDNN only without a mask (a masked call runs
+        the generic loop, about 18x slower on an H200; benchmarks/RESULTS.md). For a right-padded
+        batch the masked result is had without one: the forward pass is causal, so its outputs at
+        real tokens do not see the padding; the backward pass runs forward over each row reversed
+        within its length. Padded positions are zeroed. Batches that are not right-padded, and
+        traced calls (torch.compile), keep Keras' masked path.
+        """
+        return (keras.backend.backend() == "torch" and self.implementation_used == "builtin"
+                and self.cell in ("lstm", "gru") and self.use_cudnn is not False
+                and not self.recurrent_dropout and self._gpu_seen)
+
+    def _recur_by_lengths(self, layer, sequence, mask, training):
+        lengths = padding_lengths(mask)
+        if isinstance(layer, keras.layers.Bidirectional):
+            forward = layer.forward_layer(sequence, training=training)
+            # The backward layer flips its input (go_backwards) and returns its outputs in the
+            # order it ran them; flipping first makes it read each row reversed within its length.
+            backward = layer.backward_layer(
+                keras.ops.flip(reverse_within_lengths(sequence, lengths), axis=1), training=training)
+            output = keras.ops.concatenate([forward, reverse_within_lengths(backward, lengths)], axis=-1)
+        else:
+            output = layer(sequence, training=training)
+        return output * keras.ops.cast(keras.ops.expand_dims(mask, -1), output.dtype)
+
+    def _lengths_apply(self, mask) -> bool:
+        if mask is None or not self.cudnn_by_lengths:
+            return False
+        import torch
+
+        if torch.compiler.is_compiling():
+            return False
+        return is_right_padded(mask)
+
     def call(self, inputs, mask=None, training=None):
         sequence = inputs
+        by_lengths = self._lengths_apply(mask)
         for index, layer in enumerate(self.recurrent_layers):
             if index and self.between_layers_dropout is not None:
                 sequence = self.between_layers_dropout(sequence, training=training)
-            sequence = layer(sequence, mask=mask, training=training)
+            if by_lengths:
+                sequence = self._recur_by_lengths(layer, sequence, mask, training)
+            else:
+                sequence = layer(sequence, mask=mask, training=training)
         if mask is None:
             mask = keras.ops.ones(keras.ops.shape(sequence)[:2], dtype="bool")
         return sequence, self.pool(sequence, mask=mask)

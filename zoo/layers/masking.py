@@ -78,3 +78,31 @@ class MaskedPooling(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "mode": self.mode, "bidirectional": self.bidirectional}
+
+
+def padding_lengths(mask):
+    """Real tokens per row of a (batch, time) padding mask, as int32 (batch,)."""
+    return ops.sum(ops.cast(mask, "int32"), axis=1)
+
+
+def is_right_padded(mask) -> bool:
+    """Whether every row of a concrete (batch, time) mask is real tokens, then padding only.
+
+    Needs concrete values (eager execution): it returns a Python bool.
+    """
+    lengths = padding_lengths(mask)
+    positions = ops.arange(ops.shape(mask)[1], dtype="int32")
+    right_padded = ops.less(ops.expand_dims(positions, 0), ops.expand_dims(lengths, 1))
+    return bool(ops.all(ops.equal(ops.cast(mask, "bool"), right_padded)))
+
+
+def reverse_within_lengths(sequence, lengths):
+    """Reverses each row's first `lengths[b]` steps of (batch, time, dim), leaving padding in place.
+
+    Its own inverse. Running a forward recurrence over it is running the masked recurrence
+    backwards, as `tf.reverse_sequence` lets cuDNN do.
+    """
+    positions = ops.expand_dims(ops.arange(ops.shape(sequence)[1], dtype="int32"), 0)
+    lengths = ops.expand_dims(ops.cast(lengths, "int32"), 1)
+    source = ops.where(positions < lengths, lengths - 1 - positions, positions)
+    return ops.take_along_axis(sequence, ops.expand_dims(source, -1), axis=1)
