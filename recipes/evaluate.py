@@ -8,8 +8,9 @@ from pathlib import Path
 import keras
 
 
-def evaluate_run(run_dir: str | Path) -> dict:
-    """Loads the run's model (safe mode), rebuilds its test batches, returns the test metrics."""
+def evaluate_run(run_dir: str | Path, split: str = "test") -> dict:
+    """Loads the run's model (safe mode), rebuilds its batches of `split` ("test" or "dev"), and
+    returns the model's metrics on them."""
     run_dir = Path(run_dir)
     missing = [name for name in ("recipe.json", "model.keras", "vectorizer.json") if not (run_dir / name).exists()]
     if missing:
@@ -27,5 +28,7 @@ def evaluate_run(run_dir: str | Path) -> dict:
     training = TrainingConfig.from_dict(recipe["training"])
     import zoo.data
 
-    test = module.make_batches(zoo.data.load(recipe["dataset"]), vectorizer, training)["test"]
-    return {name: float(value) for name, value in model.evaluate(test, return_dict=True, verbose=0).items()}
+    batches = module.make_batches(zoo.data.load(recipe["dataset"]), vectorizer, training)
+    if split not in batches:
+        raise ValueError(f"split must be one of {sorted(batches)}, got {split!r}")
+    return {name: float(value) for name, value in model.evaluate(batches[split], return_dict=True, verbose=0).items()}

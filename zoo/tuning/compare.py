@@ -1,36 +1,98 @@
-"""Dev-split scores of finished runs, to check a tuned recipe against the untuned one.
+"""Checks a tuned recipe against the untuned one on the dev split, and records the check.
 
-`python -m zoo.tuning.compare runs/sentiment runs/sentiment-2` prints each run's dev metrics.
+The tuned settings must not score below the recipe's defaults on dev. The check retrains both
+with the full recipe (`zoo train <task>` and `zoo train <task> --untuned`, the same seeds), then
+
+    python -m zoo.tuning.compare --record recipes/pos.tuned.json \\
+        --tuned runs/tuned/pos runs/tuned/pos-2 --default runs/default/pos runs/default/pos-2
+
+re-evaluates every run on dev, and writes the scores (and the runs' test scores) into the tuned
+file's `record.dev_check`. Without `--record` it prints each run's dev and test metrics.
 """
 from __future__ import annotations
 
-import importlib
+import argparse
 import json
+import math
+import statistics
 import sys
 from pathlib import Path
 
 
 def evaluate_on_dev(run_dir) -> dict:
-    """Loads a run folder's model (safe mode) and evaluates it on its dataset's dev split."""
-    import keras
+    """A finished run's metrics on its dataset's dev split (bits per character for the LM)."""
+    from recipes.evaluate import evaluate_run
 
-    import zoo.data
-    import zoo.layers  # noqa: F401  (registers the zoo's layers before loading)
-    from recipes.artifacts import load_vectorizer
-    from zoo.training import TrainingConfig
+    metrics = evaluate_run(run_dir, split="dev")
+    recipe = json.loads((Path(run_dir) / "recipe.json").read_text())
+    if recipe["task"] == "char_lm":
+        metrics["bits_per_character"] = metrics["loss"] / math.log(2)
+    return metrics
 
-    run_dir = Path(run_dir)
-    recipe = json.loads((run_dir / "recipe.json").read_text())
-    module = importlib.import_module(f"recipes.{recipe['task']}")
-    model = keras.saving.load_model(run_dir / "model.keras", safe_mode=True)
-    training = TrainingConfig.from_dict(recipe["training"])
-    dev = module.make_batches(zoo.data.load(recipe["dataset"]), load_vectorizer(run_dir), training)["dev"]
-    return {name: float(value) for name, value in model.evaluate(dev, return_dict=True, verbose=0).items()}
+
+def _score_name(task: str) -> tuple[str, bool]:
+    """The metric the check compares, and whether higher is better."""
+    return ("bits_per_character", False) if task == "char_lm" else ("accuracy", True)
+
+
+def dev_check(record_file, tuned_runs, default_runs, how: str = "") -> dict:
+    """Evaluates the runs on dev, writes `record.dev_check` into `record_file`, returns it.
+
+    Raises ValueError when a run is of another task, or was trained with (or without) the tuned
+    settings contrary to its side.
+    """
+    record_file = Path(record_file)
+    tuned_file = json.loads(record_file.read_text())
+    tasks, sides = set(), {}
+    for side, runs in (("tuned", tuned_runs), ("default", default_runs)):
+        if not runs:
+            raise ValueError(f"no {side} runs given")
+        sides[side] = []
+        for run in runs:
+            recipe = json.loads((Path(run) / "recipe.json").read_text())
+            tasks.add(recipe["task"])
+            if bool(recipe.get("tuned")) != (side == "tuned"):
+                raise ValueError(f"{run} was trained {'with' if recipe.get('tuned') else 'without'} "
+                                 f"tuned settings, but is given as a {side} run")
+            test = json.loads((Path(run) / "metrics.json").read_text())["test"]
+            seed = json.loads((Path(run) / "config.json").read_text()).get("seed")
+            sides[side].append((evaluate_on_dev(run), test, seed))
+    if len(tasks) != 1:
+        raise ValueError(f"the runs are of several tasks: {sorted(tasks)}")
+    task = tasks.pop()
+    score, higher_is_better = _score_name(task)
+    check = {"metric": score, "higher_is_better": higher_is_better}
+    for side, results in sides.items():
+        check[f"dev_{side}"] = [round(dev[score], 4) for dev, _, _ in results]
+        check[f"test_{side}"] = [round(test[score], 4) for _, test, _ in results]
+        check[f"dev_mean_{side}"] = round(statistics.mean(check[f"dev_{side}"]), 4)
+        check[f"seeds_{side}"] = [seed for _, _, seed in results]
+    difference = check["dev_mean_tuned"] - check["dev_mean_default"]
+    check["tuned_not_below_default"] = difference >= 0 if higher_is_better else difference <= 0
+    check["runs"] = {"tuned": [str(run) for run in tuned_runs], "default": [str(run) for run in default_runs]}
+    if how:
+        check["how"] = how
+    tuned_file.setdefault("record", {})["dev_check"] = check
+    record_file.write_text(json.dumps(tuned_file, indent=2, sort_keys=True) + "\n")
+    return check
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("runs", nargs="*", help="run folders to print dev and test metrics of")
+    parser.add_argument("--record", help="tuned settings file to write record.dev_check into")
+    parser.add_argument("--tuned", nargs="+", default=[], help="runs trained with the tuned settings")
+    parser.add_argument("--default", nargs="+", default=[], help="runs trained with --untuned")
+    parser.add_argument("--how", default="", help="how the runs were made (machine, seeds), for the record")
+    args = parser.parse_args(argv)
+    if args.record:
+        print(json.dumps(dev_check(args.record, args.tuned, args.default, args.how), indent=2))
+        return
+    for folder in args.runs:
+        recipe = json.loads((Path(folder) / "recipe.json").read_text())
+        test = json.loads((Path(folder) / "metrics.json").read_text())["test"]
+        print(json.dumps({"run": folder, "tuned": recipe.get("tuned"), "dev": evaluate_on_dev(folder), "test": test}))
 
 
 if __name__ == "__main__":
-    for folder in sys.argv[1:]:
-        recipe = json.loads((Path(folder) / "recipe.json").read_text())
-        metrics = evaluate_on_dev(folder)
-        test = json.loads((Path(folder) / "metrics.json").read_text())["test"]
-        print(json.dumps({"run": folder, "tuned": recipe.get("tuned"), "dev": metrics, "test": test}))
+    sys.exit(main())

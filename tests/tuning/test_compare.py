@@ -1,0 +1,33 @@
+"""`python -m zoo.tuning.compare`: the tuned-vs-default check on the dev split, recorded."""
+import json
+
+import pytest
+
+from recipes import sentiment
+from recipes._runner import main
+from zoo.tuning.compare import dev_check, evaluate_on_dev
+
+TINY = ["--set", "epochs=1", "--set", "encoder.units=4", "--set", "embedding_mode=learned",
+        "--set", "embedding_dim=8"]
+
+
+def test_dev_check_scores_both_sides_on_dev_and_records_them(tmp_path):
+    main(sentiment, ["--runs", str(tmp_path / "tuned"), *TINY])  # reads recipes/sentiment.tuned.json
+    main(sentiment, ["--runs", str(tmp_path / "default"), "--untuned", *TINY])
+    tuned_run, default_run = tmp_path / "tuned" / "sentiment", tmp_path / "default" / "sentiment"
+    record = tmp_path / "sentiment.tuned.json"
+    record.write_text(json.dumps({"settings": {"batch_size": 16}, "record": {"tuner": "hyperband"}}))
+
+    check = dev_check(record, [tuned_run], [default_run], how="one tiny run each")
+
+    written = json.loads(record.read_text())
+    assert written["settings"] == {"batch_size": 16} and written["record"]["tuner"] == "hyperband"
+    assert written["record"]["dev_check"] == check
+    assert check["metric"] == "accuracy" and check["how"] == "one tiny run each"
+    assert check["dev_tuned"] == [round(evaluate_on_dev(tuned_run)["accuracy"], 4)]
+    test = json.loads((default_run / "metrics.json").read_text())["test"]["accuracy"]
+    assert check["test_default"] == [round(test, 4)] and check["seeds_default"] == [0]
+    assert check["tuned_not_below_default"] == (check["dev_mean_tuned"] >= check["dev_mean_default"])
+
+    with pytest.raises(ValueError, match="trained without tuned settings, but is given as a tuned run"):
+        dev_check(record, [default_run], [default_run])
