@@ -44,6 +44,14 @@ def test_search_resumes_without_rerunning_finished_trials(tmp_path, capsys):
     assert "trial  status" in summary and "COMPLETED" in summary
 
 
+def test_hyperband_runs_until_the_trial_cap_not_one_iteration(tmp_path):
+    # With max_epochs=1 one Hyperband iteration is a single trial; keras-tuner's default
+    # (hyperband_iterations=1) would end the search there.
+    result = tune(max_trials=3, directory=tmp_path / "tuning", output=tmp_path / "tuned.json",
+                  **{**TINY, "tuner": "hyperband"})
+    assert result["record"]["trials"] == 3
+
+
 def test_train_uses_the_tuned_settings(tmp_path, monkeypatch):
     """`zoo train` reads `<recipe>.tuned.json` (here a copy of the recipe in a temporary package)."""
     from recipes import _runner, sentiment

@@ -29,6 +29,7 @@ from zoo.tuning.tasks import TASK_SPACES, prepare
 
 TUNERS = ("hyperband", "bayesian", "random")
 TRIAL_RECORD = "zoo_trial.json"
+HYPERBAND_ITERATIONS = 1000  # in effect unbounded: --max-trials and --budget-minutes stop a search
 
 
 class _BudgetOracle:
@@ -135,7 +136,10 @@ def make_tuner(task: str, hypermodel, tuner: str, max_trials: int, directory, ma
     name, direction = TASK_SPACES[task]["objective"]
     objective = kt.Objective(name, direction)
     if tuner == "hyperband":
-        oracle = BudgetHyperbandOracle(objective, max_epochs=max_epochs, factor=3, seed=seed)
+        # keras-tuner runs one Hyperband iteration by default (10 trials when max_epochs is 4);
+        # the trial cap and the time budget are what end a zoo search, so iterate until they do.
+        oracle = BudgetHyperbandOracle(objective, max_epochs=max_epochs, factor=3, seed=seed,
+                                       hyperband_iterations=HYPERBAND_ITERATIONS)
         tuner_class = ZooHyperband
     elif tuner == "bayesian":
         try:
