@@ -76,7 +76,12 @@ class BudgetBayesianOracle(_BudgetOracle, kt.oracles.BayesianOptimizationOracle)
 
 
 class BudgetHyperbandOracle(_BudgetOracle, kt.oracles.HyperbandOracle):
-    pass
+    def set_state(self, state):
+        # A reloaded search keeps this run's iteration bound, not the saved one, so that a search
+        # saved with keras-tuner's single iteration goes on when resumed.
+        iterations = self.hyperband_iterations
+        super().set_state(state)
+        self.hyperband_iterations = iterations
 
 
 class _RecordingTuner:
