@@ -78,6 +78,7 @@ def test_encoder_and_model_agree_across_paths_and_checkpoints(tmp_path, cell="ls
 def test_code_path_says_which_loop_runs():
     fused = SequenceEncoder(cell="lstm", units=2).code_path  # no GPU here: the fused kernel
     assert fused["implementation"] == "fused" and fused["loop"] == "fused sequence kernel"
+    assert fused["xla_loops"].startswith("XLA when the (time, batch) shape is fixed")
     assert fused["cudnn_eligible"] is False
     builtin = SequenceEncoder(cell="lstm", implementation="builtin", units=2)
     assert builtin.code_path["cudnn_eligible"] is True

@@ -16,7 +16,9 @@ TINY = ["--set", "epochs=2", "--set", "encoder.units=4", "--set", "embedding_mod
 def test_sentiment_recipe_trains_saves_and_reevaluates(tmp_path, capsys):
     metrics = main(sentiment, ["--runs", str(tmp_path), *TINY])
     # The recurrent path taken is printed with the settings.
-    assert "training path: encoder: fused FusedLSTM(LSTMCell)" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "training path: encoder: fused FusedLSTM(LSTMCell)" in printed
+    assert "its loops: XLA when the (time, batch) shape is fixed at trace time" in printed
     run_dir = tmp_path / "sentiment"
     for artefact in ("model.keras", "config.json", "metrics.json", "curves.png", "history.csv",
                      "vectorizer.json", "recipe.json"):
