@@ -164,30 +164,32 @@ def zoo_candidates(args, x, y):
     return out
 
 
+def keras_harness(args, recurrent_layer):
+    """Keras' own harness: `Sequential(Embedding, recurrent_layer, Dense)`, no mask."""
+    import keras
+
+    return keras.Sequential([
+        keras.Input((args.length,), dtype="int32"),
+        keras.layers.Embedding(args.vocabulary, args.embedding),
+        recurrent_layer,
+        keras.layers.Dense(args.classes, activation="softmax"),
+    ])
+
+
 def keras_reference_candidates(args, x, y):
     import keras
 
     out = []
     for cell in ["lstm"] + [c for c in args.cells if c in KERAS_LAYERS and c != "lstm"]:
         layer_name = KERAS_LAYERS[cell]
-        model = keras.Sequential([
-            keras.Input((args.length,), dtype="int32"),
-            keras.layers.Embedding(args.vocabulary, args.embedding),
-            getattr(keras.layers, layer_name)(args.hidden),
-            keras.layers.Dense(args.classes, activation="softmax"),
-        ])
+        model = keras_harness(args, getattr(keras.layers, layer_name)(args.hidden))
         name = REFERENCE if cell == "lstm" else f"keras {layer_name} (default)"
         candidate = keras_candidate(name, cell, model, x, y, False)
         candidate.path = f"keras.layers.{layer_name}" + (" (cuDNN where eligible)" if args.gpu else "")
         out.append(candidate)
         if args.gpu and cell in ("lstm", "gru"):
             # The same layer kept off cuDNN: what the cuDNN path is worth on this GPU.
-            model = keras.Sequential([
-                keras.Input((args.length,), dtype="int32"),
-                keras.layers.Embedding(args.vocabulary, args.embedding),
-                getattr(keras.layers, layer_name)(args.hidden, use_cudnn=False),
-                keras.layers.Dense(args.classes, activation="softmax"),
-            ])
+            model = keras_harness(args, getattr(keras.layers, layer_name)(args.hidden, use_cudnn=False))
             candidate = keras_candidate(f"keras {layer_name} use_cudnn=False", cell, model, x, y, False)
             candidate.path = f"keras.layers.{layer_name}, the backend's generic loop"
             out.append(candidate)
@@ -212,12 +214,7 @@ def bare_cell_candidates(args, x, y):
         for implementation in args.implementations:
             if implementation not in layers or (implementation == "fused" and cell != "lstm"):
                 continue
-            model = keras.Sequential([
-                keras.Input((args.length,), dtype="int32"),
-                keras.layers.Embedding(args.vocabulary, args.embedding),
-                layers[implementation](CELLS[cell](args.hidden)),
-                keras.layers.Dense(args.classes, activation="softmax"),
-            ])
+            model = keras_harness(args, layers[implementation](CELLS[cell](args.hidden)))
             candidate = keras_candidate(f"bare {cell} {implementation}", cell, model, x, y, False)
             candidate.path = f"{layers[implementation].__name__}({CELLS[cell].__name__}), no mask"
             out.append(candidate)
