@@ -1,4 +1,4 @@
-"""zoo.training: the accuracy metric counts every real token once, whatever the batch widths."""
+"""zoo.training: the accuracy and the loss count every real token once, whatever the batch widths."""
 import numpy as np
 
 import keras
@@ -30,3 +30,25 @@ def test_token_accuracy_is_exact_across_batches_of_different_widths():
     plain = TokenAccuracy()
     plain.update_state(np.array([0, 1]), one_hot(np.array([0, 0])))
     assert float(plain.result()) == 0.5
+
+
+def test_tagging_loss_is_the_mean_over_real_tokens_whatever_the_batch_width():
+    # The dev loss that early stopping watches must not depend on the bucket widths. Keras'
+    # default reduction divides by batch x width, but the transducer's output carries the padding
+    # mask, and Keras rescales a masked loss to the mean over the unmasked positions.
+    import zoo.models as zm
+    from zoo.training import compile_defaults, token_weights
+
+    model = zm.transducer(zm.TransducerConfig(
+        vocabulary_size=20, embedding_dim=4, num_classes=3, encoder=zm.EncoderConfig(cell="gru", units=4)))
+    compile_defaults(model)
+    ids = np.array([[3, 4, 5, 0], [6, 7, 0, 0]], dtype="int32")
+    labels = np.array([[0, 1, 2, 0], [2, 2, 0, 0]], dtype="int32")
+    wide_ids, wide_labels = np.pad(ids, ((0, 0), (0, 6))), np.pad(labels, ((0, 0), (0, 6)))
+
+    probabilities = model.predict_on_batch(ids)
+    real = ids != 0
+    expected = -np.log(np.take_along_axis(probabilities, labels[..., None], axis=-1)[..., 0][real]).mean()
+    narrow = model.test_on_batch(ids, labels, sample_weight=token_weights(ids), return_dict=True)["loss"]
+    wide = model.test_on_batch(wide_ids, wide_labels, sample_weight=token_weights(wide_ids), return_dict=True)["loss"]
+    assert abs(narrow - expected) < 1e-5 and abs(wide - expected) < 1e-5
