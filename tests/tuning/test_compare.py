@@ -31,3 +31,18 @@ def test_dev_check_scores_both_sides_on_dev_and_records_them(tmp_path):
 
     with pytest.raises(ValueError, match="trained without tuned settings, but is given as a tuned run"):
         dev_check(record, [default_run], [default_run])
+
+
+def test_settings_that_are_the_recipe_itself_need_no_retraining(tmp_path):
+    from zoo.tuning.compare import same_as_default
+
+    record = tmp_path / "sentiment.tuned.json"  # the task comes from the file's name
+    own = {"batch_size": sentiment.TRAINING.batch_size, "encoder.units": sentiment.MODEL.encoder.units}
+    record.write_text(json.dumps({"settings": own, "record": {"tuner": "hyperband"}}))
+    assert same_as_default(record)["same_configuration_as_default"] is True
+    assert json.loads(record.read_text())["record"]["dev_check"]["same_configuration_as_default"] is True
+
+    changed = {**own, "encoder.units": sentiment.MODEL.encoder.units + 1}
+    record.write_text(json.dumps({"settings": changed, "record": {}}))
+    assert same_as_default(record) is None
+    assert json.loads(record.read_text()) == {"settings": changed, "record": {}}  # untouched

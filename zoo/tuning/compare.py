@@ -77,6 +77,31 @@ def dev_check(record_file, tuned_runs, default_runs, how: str = "") -> dict:
     return check
 
 
+def same_as_default(record_file) -> dict | None:
+    """When the tuned settings give exactly the recipe's configuration (the search's best trial was
+    the recipe itself), records that in `record.dev_check` and returns it: the tuned and untuned
+    recipes then train the same model, so their dev scores are equal without a retraining. Returns
+    None (and writes nothing) when the settings change anything."""
+    import importlib
+
+    from recipes._runner import apply_settings
+
+    record_file = Path(record_file)
+    task = record_file.name.removesuffix(".tuned.json")
+    module = importlib.import_module(f"recipes.{task}")
+    tuned_file = json.loads(record_file.read_text())
+    assignments = [f"{key}={value}" for key, value in tuned_file.get("settings", {}).items()]
+    model_config, training = apply_settings(module.MODEL, module.TRAINING, assignments)
+    if (model_config, training) != (module.MODEL, module.TRAINING):
+        return None
+    check = {"same_configuration_as_default": True,
+             "how": "the tuned settings applied to the recipe give its own configuration (model and "
+                    "training): `zoo train` and `zoo train --untuned` train the same model"}
+    tuned_file.setdefault("record", {})["dev_check"] = check
+    record_file.write_text(json.dumps(tuned_file, indent=2, sort_keys=True) + "\n")
+    return check
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="*", help="run folders to print dev and test metrics of")
@@ -84,7 +109,16 @@ def main(argv=None):
     parser.add_argument("--tuned", nargs="+", default=[], help="runs trained with the tuned settings")
     parser.add_argument("--default", nargs="+", default=[], help="runs trained with --untuned")
     parser.add_argument("--how", default="", help="how the runs were made (machine, seeds), for the record")
+    parser.add_argument("--same-as-default", action="store_true",
+                        help="with --record: record that the tuned settings are the recipe's own (no runs needed)")
     args = parser.parse_args(argv)
+    if args.record and args.same_as_default:
+        check = same_as_default(args.record)
+        if check is None:
+            parser.error(f"{args.record}: the tuned settings differ from the recipe; compare retrained runs "
+                         "with --tuned and --default")
+        print(json.dumps(check, indent=2))
+        return
     if args.record:
         print(json.dumps(dev_check(args.record, args.tuned, args.default, args.how), indent=2))
         return
