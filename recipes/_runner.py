@@ -45,6 +45,9 @@ def load_tuned(recipe_file: str, model_config, training: TrainingConfig):
         return model_config, training, None
     tuned = json.loads(path.read_text())
     assignments = [f"{key}={value}" for key, value in tuned.get("settings", {}).items()]
+    if not assignments:  # the search found nothing better than the recipe (its record says why)
+        print(f"   {path} holds no settings: the recipe runs as it is (see the file's record)")
+        return model_config, training, None
     model_config, training = apply_settings(model_config, training, assignments)
     return model_config, training, str(path)
 

@@ -11,7 +11,7 @@ TINY = ["--set", "epochs=1", "--set", "encoder.units=4", "--set", "embedding_mod
         "--set", "embedding_dim=8"]
 
 
-def test_dev_check_scores_both_sides_on_dev_and_records_them(tmp_path):
+def test_dev_check_scores_both_sides_on_dev_and_records_them(tmp_path, monkeypatch):
     main(sentiment, ["--runs", str(tmp_path / "tuned"), *TINY])  # reads recipes/sentiment.tuned.json
     main(sentiment, ["--runs", str(tmp_path / "default"), "--untuned", *TINY])
     tuned_run, default_run = tmp_path / "tuned" / "sentiment", tmp_path / "default" / "sentiment"
@@ -31,6 +31,18 @@ def test_dev_check_scores_both_sides_on_dev_and_records_them(tmp_path):
 
     with pytest.raises(ValueError, match="trained without tuned settings, but is given as a tuned run"):
         dev_check(record, [default_run], [default_run])
+
+    # Tuned scoring below the default on dev: the file falls back to the recipe itself.
+    from zoo.tuning import compare
+
+    real = compare.evaluate_on_dev
+    scores = {str(tuned_run): 0.70, str(default_run): 0.80}
+    monkeypatch.setattr(compare, "evaluate_on_dev", lambda run: {**real(run), "accuracy": scores[str(run)]})
+    record.write_text(json.dumps({"settings": {"batch_size": 16}, "record": {}}))
+    below = dev_check(record, [tuned_run], [default_run])
+    written = json.loads(record.read_text())
+    assert below["tuned_not_below_default"] is False and "action" in below
+    assert written["settings"] == {} and written["record"]["search_best_settings"] == {"batch_size": 16}
 
 
 def test_settings_that_are_the_recipe_itself_need_no_retraining(tmp_path):

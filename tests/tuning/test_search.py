@@ -68,6 +68,10 @@ def test_train_uses_the_tuned_settings(tmp_path, monkeypatch):
     assert path == str(tuned)
     assert (model.encoder.cell, model.encoder.units, model.encoder.bidirectional) == ("gru", 6, False)
     assert (training.learning_rate, training.batch_size) == (0.01, 16)
+    # A file whose search found nothing better than the recipe holds no settings: nothing applies.
+    tuned.write_text(json.dumps({"settings": {}, "record": {"search_best_settings": {"batch_size": 8}}}))
+    model, training, path = _runner.load_tuned(str(tmp_path / "sentiment.py"), sentiment.MODEL, sentiment.TRAINING)
+    assert (model, training, path) == (sentiment.MODEL, sentiment.TRAINING, None)
 
 
 def test_cli_reports_bad_options_in_one_line(capsys):

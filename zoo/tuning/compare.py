@@ -38,6 +38,9 @@ def _score_name(task: str) -> tuple[str, bool]:
 def dev_check(record_file, tuned_runs, default_runs, how: str = "") -> dict:
     """Evaluates the runs on dev, writes `record.dev_check` into `record_file`, returns it.
 
+    When the tuned runs score below the default ones, the file's settings are moved to
+    `record.search_best_settings` and emptied: the tuned recipe is then the recipe itself.
+
     Raises ValueError when a run is of another task, or was trained with (or without) the tuned
     settings contrary to its side.
     """
@@ -72,7 +75,15 @@ def dev_check(record_file, tuned_runs, default_runs, how: str = "") -> dict:
     check["runs"] = {"tuned": [str(run) for run in tuned_runs], "default": [str(run) for run in default_runs]}
     if how:
         check["how"] = how
-    tuned_file.setdefault("record", {})["dev_check"] = check
+    record = tuned_file.setdefault("record", {})
+    if not check["tuned_not_below_default"] and tuned_file.get("settings"):
+        # A tuned recipe must not score below the untuned one on dev: the search's best stays on
+        # record, and the file applies nothing, so `zoo train` runs the recipe as it is.
+        record["search_best_settings"] = tuned_file["settings"]
+        tuned_file["settings"] = {}
+        check["action"] = ("the search's best scored below the recipe on dev when retrained: settings "
+                           "emptied (zoo train runs the recipe); the search's best is in record.search_best_settings")
+    record["dev_check"] = check
     record_file.write_text(json.dumps(tuned_file, indent=2, sort_keys=True) + "\n")
     return check
 
