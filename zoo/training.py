@@ -58,9 +58,9 @@ def choose_jit_compile(model: keras.Model, jit_compile="auto", fixed_width: bool
         raise ValueError(f"jit_compile must be one of {JIT_COMPILE_VALUES} or a bool, got {jit_compile!r}")
     if keras.backend.backend() != "tensorflow":
         return "auto", f"auto: Keras' choice ({keras.backend.backend()} backend)"
-    import tensorflow as tf
+    from zoo.layers.encoder import visible_gpus
 
-    if tf.config.list_logical_devices("GPU"):
+    if visible_gpus():
         return "auto", "auto: Keras' choice (GPU visible; its cuDNN path turns XLA off)"
     encoders = _encoders(model)
     if not encoders:

@@ -60,9 +60,9 @@ def test_recurrence_by_lengths_equals_the_masked_recurrence(cell, bidirectional,
     encoder = SequenceEncoder(cell=cell, implementation="builtin", units=4, layers=layers,
                               bidirectional=bidirectional)
     masked, _ = run(encoder)
-    sequence = EMBEDDED
+    sequence, keep = EMBEDDED, MASK[..., None].astype("float32")
     for layer in encoder.recurrent_layers:
-        sequence = encoder._recur_by_lengths(layer, sequence, MASK, training=False)
+        sequence = encoder._recur_by_lengths(layer, sequence, lengths(PADDED_IDS), keep, training=False)
     by_lengths = keras.ops.convert_to_numpy(sequence)
     np.testing.assert_allclose(by_lengths[MASK], masked[MASK], atol=TOLERANCE)
     assert not by_lengths[~MASK].any()  # padded positions are zeros

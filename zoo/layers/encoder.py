@@ -255,8 +255,8 @@ class SequenceEncoder(keras.layers.Layer):
                 and self.cell in ("lstm", "gru") and self.use_cudnn is not False
                 and not self.recurrent_dropout and self._gpu_seen)
 
-    def _recur_by_lengths(self, layer, sequence, mask, training):
-        lengths = padding_lengths(mask)
+    def _recur_by_lengths(self, layer, sequence, lengths, keep, training):
+        """One layer over a right-padded batch without a mask; `keep` (batch, time, 1) zeroes padding."""
         if isinstance(layer, keras.layers.Bidirectional):
             forward = layer.forward_layer(sequence, training=training)
             # The backward layer flips its input (go_backwards) and returns its outputs in the
@@ -266,25 +266,29 @@ class SequenceEncoder(keras.layers.Layer):
             output = keras.ops.concatenate([forward, reverse_within_lengths(backward, lengths)], axis=-1)
         else:
             output = layer(sequence, training=training)
-        return output * keras.ops.cast(keras.ops.expand_dims(mask, -1), output.dtype)
+        return output * keep
 
-    def _lengths_apply(self, mask) -> bool:
+    def _cudnn_lengths(self, mask):
+        """The rows' lengths when this call goes to cuDNN by lengths, else None."""
         if mask is None or not self.cudnn_by_lengths:
-            return False
+            return None
         import torch
 
         if torch.compiler.is_compiling():
-            return False
-        return is_right_padded(mask)
+            return None
+        lengths = padding_lengths(mask)
+        return lengths if is_right_padded(mask, lengths) else None
 
     def call(self, inputs, mask=None, training=None):
         sequence = inputs
-        by_lengths = self._lengths_apply(mask)
+        lengths = self._cudnn_lengths(mask)
+        if lengths is not None:
+            keep = keras.ops.cast(keras.ops.expand_dims(mask, -1), inputs.dtype)
         for index, layer in enumerate(self.recurrent_layers):
             if index and self.between_layers_dropout is not None:
                 sequence = self.between_layers_dropout(sequence, training=training)
-            if by_lengths:
-                sequence = self._recur_by_lengths(layer, sequence, mask, training)
+            if lengths is not None:
+                sequence = self._recur_by_lengths(layer, sequence, lengths, keep, training)
             else:
                 sequence = layer(sequence, mask=mask, training=training)
         if mask is None:

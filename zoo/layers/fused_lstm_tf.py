@@ -155,6 +155,9 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
+MIN_SLICE = 8  # below this many sequences per slice the loop overhead outweighs the parallelism
+
+
 def _parts(batch, xla: bool) -> int:
     """Into how many batch slices to cut an XLA loop, so they run side by side on several cores.
 
@@ -165,9 +168,6 @@ def _parts(batch, xla: bool) -> int:
     if not xla or batch is None or batch < 2 * MIN_SLICE or batch % 2 or _cores() < 2:
         return 1
     return 2
-
-
-MIN_SLICE = 8  # below this many sequences per slice the loop overhead outweighs the parallelism
 
 
 def _sliced(loop, parts, arguments, axes, output_axes):

@@ -85,12 +85,13 @@ def padding_lengths(mask):
     return ops.sum(ops.cast(mask, "int32"), axis=1)
 
 
-def is_right_padded(mask) -> bool:
+def is_right_padded(mask, lengths=None) -> bool:
     """Whether every row of a concrete (batch, time) mask is real tokens, then padding only.
 
-    Needs concrete values (eager execution): it returns a Python bool.
+    Needs concrete values (eager execution): it returns a Python bool. `lengths`: the mask's
+    `padding_lengths`, when the caller has them already.
     """
-    lengths = padding_lengths(mask)
+    lengths = padding_lengths(mask) if lengths is None else lengths
     positions = ops.arange(ops.shape(mask)[1], dtype="int32")
     right_padded = ops.less(ops.expand_dims(positions, 0), ops.expand_dims(lengths, 1))
     return bool(ops.all(ops.equal(ops.cast(mask, "bool"), right_padded)))

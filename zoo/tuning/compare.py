@@ -18,6 +18,8 @@ import statistics
 import sys
 from pathlib import Path
 
+from zoo.training import write_json
+
 
 def evaluate_on_dev(run_dir) -> dict:
     """A finished run's metrics on its dataset's dev split (bits per character for the LM)."""
@@ -84,7 +86,7 @@ def dev_check(record_file, tuned_runs, default_runs, how: str = "") -> dict:
         check["action"] = ("the search's best scored below the recipe on dev when retrained: settings "
                            "emptied (zoo train runs the recipe); the search's best is in record.search_best_settings")
     record["dev_check"] = check
-    record_file.write_text(json.dumps(tuned_file, indent=2, sort_keys=True) + "\n")
+    write_json(record_file, tuned_file)
     return check
 
 
@@ -109,7 +111,7 @@ def same_as_default(record_file) -> dict | None:
              "how": "the tuned settings applied to the recipe give its own configuration (model and "
                     "training): `zoo train` and `zoo train --untuned` train the same model"}
     tuned_file.setdefault("record", {})["dev_check"] = check
-    record_file.write_text(json.dumps(tuned_file, indent=2, sort_keys=True) + "\n")
+    write_json(record_file, tuned_file)
     return check
 
 
