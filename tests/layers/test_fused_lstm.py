@@ -122,26 +122,40 @@ def test_loops_without_xla_agree(training):
     _assert_agree(reference, fused, mask=MASK, training=training)
 
 
-@pytest.mark.parametrize("training", [True, False])
-def test_batch_sliced_across_cores_agrees(monkeypatch, training):
-    """With 2+ cores a batch of 16+ runs as two half-batch XLA loops side by side; same results."""
-    import tensorflow as tf
+def test_chunk_sizes():
+    from zoo.layers.fused_lstm_tf import CHUNK_STEPS, MAX_CHUNKS, chunk_sizes
 
+    assert chunk_sizes(None) == [None]
+    assert chunk_sizes(2 * CHUNK_STEPS - 1) == [2 * CHUNK_STEPS - 1]
+    assert chunk_sizes(5 * CHUNK_STEPS) == [CHUNK_STEPS] * 5
+    sizes = chunk_sizes(5 * CHUNK_STEPS + 3)
+    assert sum(sizes) == 5 * CHUNK_STEPS + 3 and len(set(sizes)) == 2 and sizes == sorted(sizes, reverse=True)
+    assert len(chunk_sizes(100 * CHUNK_STEPS)) == MAX_CHUNKS
+
+
+@pytest.mark.parametrize("xla", [True, False])
+@pytest.mark.parametrize("training", [True, False])
+def test_sequence_in_time_chunks_agrees(monkeypatch, training, xla):
+    """Cut into time chunks of 2, 3 and 1 steps (the state and its gradient handed from chunk to
+    chunk), the results are those of Keras' loop: outputs, states, and every gradient."""
     from zoo.layers import fused_lstm_tf
 
-    monkeypatch.setattr(fused_lstm_tf, "_cores", lambda: 2)
-    assert fused_lstm_tf._parts(16, xla=True) == 2 and fused_lstm_tf._parts(15, xla=True) == 1
-    assert fused_lstm_tf._parts(16, xla=False) == 1
-    inputs = np.tile(INPUTS, (4, 1, 1)) * RNG.uniform(0.5, 1.5, size=(16, 1, 1)).astype("float32")
-    mask = np.tile(MASK, (4, 1))
-    reference, fused = _pair(return_sequences=True, return_state=True)
-    results = []
-    for layer in (reference, fused):
-        x = tf.constant(inputs)
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            outputs = layer(x, mask=mask, training=training)
-            loss = sum(tf.reduce_sum(o * o) for o in outputs)
-        results.append([o.numpy() for o in outputs] + [g.numpy() for g in tape.gradient(loss, [x] + layer.trainable_weights)])
-    for ours, theirs in zip(results[1], results[0]):
-        np.testing.assert_allclose(ours, theirs, atol=AGREEMENT, rtol=AGREEMENT)
+    assert INPUTS.shape[1] == 6
+    monkeypatch.setattr(fused_lstm_tf, "chunk_sizes", lambda steps: [2, 3, 1])
+    reference, fused = _pair(return_sequences=True, return_state=True, go_backwards=True,
+                             cell={"recurrent_dropout": 0.3})
+    fused.xla_loops = xla
+    initial = [RNG.normal(size=(len(INPUTS), 6)).astype("float32") for _ in range(2)]
+    _assert_agree(reference, fused, mask=MASK, training=training, initial_state=initial)
+
+
+@pytest.mark.parametrize("return_sequences", [True, False])
+@pytest.mark.parametrize("training", [True, False])
+def test_padding_before_the_first_real_step_outputs_zeros_as_keras(training, return_sequences):
+    """Left padding with a non-zero initial state: Keras outputs zeros until a row's first real step
+    (and a row with none at all has a zero last output), while the state carries the initial one."""
+    left_padded = MASK[:, ::-1].copy()
+    left_padded[2] = False  # a row without any real step
+    reference, fused = _pair(return_sequences=return_sequences, return_state=True)
+    initial = [RNG.normal(size=(len(INPUTS), 6)).astype("float32") for _ in range(2)]
+    _assert_agree(reference, fused, mask=left_padded, training=training, initial_state=initial)

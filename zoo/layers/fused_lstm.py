@@ -6,7 +6,9 @@ Keras' own `keras.layers.LSTM`: a checkpoint runs on any path. On the TensorFlow
 the whole sequence in `zoo.layers.fused_lstm_tf`:
 - training: a forward loop that keeps the gates, and a hand-written backward loop that does one
   small matrix product per step and the weight gradients as four large products after the loop;
-- inference: a forward loop that keeps nothing, the input projection hoisted out of it.
+- inference: a forward loop that keeps nothing.
+A sequence of known length runs in time chunks, so that the large products of one chunk overlap
+the loop of the next (`fused_lstm_tf.chunk_sizes`).
 Masking (state carried through padded steps), `go_backwards`, `Bidirectional`, initial states,
 input dropout and variational recurrent dropout behave as in `keras.layers.RNN`, and the results
 equal it to float rounding (tests/layers/test_fused_lstm.py checks outputs and gradients to 1e-5).
@@ -81,8 +83,10 @@ class FusedLSTM(keras.layers.RNN):
             outputs, h, c = fused_lstm_tf.lstm_sequence_inference(
                 inputs, h0, c0, *weights, mask=mask, zero_output_for_mask=self.zero_output_for_mask,
                 return_sequences=self.return_sequences, xla=xla)
-        if outputs is None:  # inference without sequences: the last output is the carried state
-            return h, ops.expand_dims(h, 1), [h, c]
+        if outputs is None:  # inference without sequences: the last output is the carried state,
+            # or zeros (as Keras gives it) for a row without a real step.
+            last = h if mask is None else h * ops.cast(ops.any(mask, axis=0), h.dtype)[:, None]
+            return last, ops.expand_dims(last, 1), [h, c]
         # As Keras' loop: outputs in processing order (reversed for go_backwards), the last
         # output is the last step's output.
         return outputs[-1], ops.transpose(outputs, (1, 0, 2)), [h, c]
