@@ -133,6 +133,20 @@ def test_final_pooling_is_forward_last_and_backward_first():
     np.testing.assert_allclose(pooled, np.concatenate([forward_h, backward_h], -1), atol=TOLERANCE)
 
 
+@pytest.mark.parametrize("cell, implementation", [
+    ("elman", "builtin"), ("elman", "custom"), ("gated_elman", "hoisted"), ("lstm", "builtin"),
+    ("lstm", "fused"), ("gru", "builtin"), ("gru", "custom")])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_final_pooling_from_the_final_states_equals_pooling_the_sequence(cell, implementation, bidirectional):
+    """`final` pooling reads the last layer's final states; the same as pooling the sequence."""
+    encoder = SequenceEncoder(cell=cell, implementation=implementation, units=4, layers=2,
+                              bidirectional=bidirectional)
+    assert encoder.pool_final_states
+    sequence, pooled = run(encoder)
+    pooled_sequence = MaskedPooling("final", bidirectional=bidirectional)(sequence, mask=MASK)
+    np.testing.assert_allclose(pooled, keras.ops.convert_to_numpy(pooled_sequence), atol=TOLERANCE)
+
+
 def test_mean_and_max_pool_over_real_tokens_only():
     values = RNG.normal(size=(4, 6, 3)).astype("float32") - 5.0  # all negative: zeros would win a max
     values[~MASK] = 100.0  # padding that must not count

@@ -58,8 +58,10 @@ def make_recurrent_layer(
     seed: int | None = None,
     name: str | None = None,
     initializer: str = "glorot_uniform",
+    return_state: bool = False,
 ) -> keras.layers.Layer:
-    """One sequence-to-sequence recurrent layer (return_sequences=True).
+    """One sequence-to-sequence recurrent layer (return_sequences=True; with `return_state`, it
+    returns `[sequence, *final_states]`, as Keras' recurrent layers do).
 
     `builtin` gives Keras' layer configured so it is eligible for cuDNN on a GPU: tanh/sigmoid,
     a bias, `reset_after=True` for the GRU, no recurrent dropout, no unroll. `custom` gives the
@@ -75,7 +77,8 @@ def make_recurrent_layer(
                 "recurrent_dropout must be 0 with implementation='builtin' (it rules out cuDNN); "
                 f"got {recurrent_dropout!r}; use implementation='custom' for recurrent dropout"
             )
-        options = dict(activation="tanh", use_bias=True, unroll=False, return_sequences=True)
+        options = dict(activation="tanh", use_bias=True, unroll=False, return_sequences=True,
+                       return_state=return_state)
         if cell != "elman":
             options.update(recurrent_activation="sigmoid", use_cudnn=use_cudnn)
         if cell == "gru":
@@ -85,11 +88,11 @@ def make_recurrent_layer(
                                  kernel_initializer=initializer)
     if implementation == "hoisted":
         # The zoo's cell with the input projection hoisted out of the loop (same weights).
-        return HoistedRNN(recurrent_cell, return_sequences=True, name=name)
+        return HoistedRNN(recurrent_cell, return_sequences=True, return_state=return_state, name=name)
     if implementation == "fused":
         # The zoo's LSTM cell run by a whole-sequence kernel with a hand-written gradient.
-        return FusedLSTM(recurrent_cell, return_sequences=True, name=name)
-    return keras.layers.RNN(recurrent_cell, return_sequences=True, name=name)
+        return FusedLSTM(recurrent_cell, return_sequences=True, return_state=return_state, name=name)
+    return keras.layers.RNN(recurrent_cell, return_sequences=True, return_state=return_state, name=name)
 
 
 def describe_path(cell: str, implementation_used: str, use_cudnn="auto") -> dict:
@@ -129,6 +132,11 @@ def visible_gpus() -> list[str]:
 
         return [device.device_kind for device in jax.devices() if device.platform == "gpu"]
     return []
+
+
+def _sequence_only(result):
+    """A recurrent layer's sequence, whether or not it also returned its final states."""
+    return result[0] if isinstance(result, (list, tuple)) else result
 
 
 def _gpu_visible() -> bool:
@@ -199,11 +207,17 @@ class SequenceEncoder(keras.layers.Layer):
         self.use_cudnn = use_cudnn
         self.seed = seed
         self._gpu_seen = _gpu_visible()
+        # `final` pooling takes the last layer's final states (the carried state after the last
+        # real token, so the same values as pooling the sequence): nothing then reads the
+        # sequence, so TensorFlow drops the work of returning it when only the pooled vector is used
+        # (an acceptor), and the pooling has no gradient to compute.
+        self.pool_final_states = pooling == "final"
         self.recurrent_layers = []
         for index in range(layers):
             layer = make_recurrent_layer(
                 cell, implementation, units, recurrent_dropout, use_cudnn, seed,
                 name=f"{cell}_{index}", initializer=initializer,
+                return_state=self.pool_final_states and index == layers - 1,
             )
             if self.bidirectional:
                 layer = keras.layers.Bidirectional(layer, merge_mode="concat", name=f"bidirectional_{index}")
@@ -258,14 +272,14 @@ class SequenceEncoder(keras.layers.Layer):
     def _recur_by_lengths(self, layer, sequence, lengths, keep, training):
         """One layer over a right-padded batch without a mask; `keep` (batch, time, 1) zeroes padding."""
         if isinstance(layer, keras.layers.Bidirectional):
-            forward = layer.forward_layer(sequence, training=training)
+            forward = _sequence_only(layer.forward_layer(sequence, training=training))
             # The backward layer flips its input (go_backwards) and returns its outputs in the
             # order it ran them; flipping first makes it read each row reversed within its length.
-            backward = layer.backward_layer(
-                keras.ops.flip(reverse_within_lengths(sequence, lengths), axis=1), training=training)
+            backward = _sequence_only(layer.backward_layer(
+                keras.ops.flip(reverse_within_lengths(sequence, lengths), axis=1), training=training))
             output = keras.ops.concatenate([forward, reverse_within_lengths(backward, lengths)], axis=-1)
         else:
-            output = layer(sequence, training=training)
+            output = _sequence_only(layer(sequence, training=training))
         return output * keep
 
     def _cudnn_lengths(self, mask):
@@ -284,13 +298,23 @@ class SequenceEncoder(keras.layers.Layer):
         lengths = self._cudnn_lengths(mask)
         if lengths is not None:
             keep = keras.ops.cast(keras.ops.expand_dims(mask, -1), inputs.dtype)
+        final_states = None
         for index, layer in enumerate(self.recurrent_layers):
             if index and self.between_layers_dropout is not None:
                 sequence = self.between_layers_dropout(sequence, training=training)
             if lengths is not None:
+                # Without a mask the final states have run over the padding: pool the sequence.
                 sequence = self._recur_by_lengths(layer, sequence, lengths, keep, training)
             else:
                 sequence = layer(sequence, mask=mask, training=training)
+                if isinstance(sequence, (list, tuple)):
+                    sequence, *final_states = sequence
+        if final_states is not None and self.pool_final_states:
+            if not self.bidirectional:
+                return sequence, final_states[0]
+            # [forward h, (forward c), backward h, (backward c)]: each direction's h.
+            backward_h = final_states[len(final_states) // 2]
+            return sequence, keras.ops.concatenate([final_states[0], backward_h], axis=-1)
         if mask is None:
             mask = keras.ops.ones(keras.ops.shape(sequence)[:2], dtype="bool")
         return sequence, self.pool(sequence, mask=mask)
