@@ -133,9 +133,14 @@ def test_chunk_sizes():
     assert len(chunk_sizes(100 * CHUNK_STEPS)) == MAX_CHUNKS
 
 
+FIRST_CHUNK_UNPADDED = MASK.copy()
+FIRST_CHUNK_UNPADDED[:, :2] = True
+
+
+@pytest.mark.parametrize("mask", [MASK, FIRST_CHUNK_UNPADDED], ids=["padded", "first-chunk-unpadded"])
 @pytest.mark.parametrize("xla", [True, False])
 @pytest.mark.parametrize("training", [True, False])
-def test_sequence_in_time_chunks_agrees(monkeypatch, training, xla):
+def test_sequence_in_time_chunks_agrees(monkeypatch, training, xla, mask):
     """Cut into time chunks of 2, 3 and 1 steps (the state and its gradient handed from chunk to
     chunk), the results are those of Keras' loop: outputs, states, and every gradient."""
     from zoo.layers import fused_lstm_tf
@@ -146,7 +151,7 @@ def test_sequence_in_time_chunks_agrees(monkeypatch, training, xla):
                              cell={"recurrent_dropout": 0.3})
     fused.xla_loops = xla
     initial = [RNG.normal(size=(len(INPUTS), 6)).astype("float32") for _ in range(2)]
-    _assert_agree(reference, fused, mask=MASK, training=training, initial_state=initial)
+    _assert_agree(reference, fused, mask=mask, training=training, initial_state=initial)
 
 
 @pytest.mark.parametrize("return_sequences", [True, False])
