@@ -13,15 +13,19 @@ Why it is faster than differentiating Keras' step loop automatically (measured i
   are large products after the loop: `[dW; dV] = [X, H_prev]^T dZ` (one product: faster than two
   here), `db = sum dZ`, `dX = dZ W^T`, instead of three small products and an accumulation per
   step.
+- A sequence of known length runs in time chunks (`chunk_sizes`): the large products of a chunk
+  (its input projection; its share of the weight gradients) run on another thread while the loop
+  of the next chunk runs.
 - With `xla=True` (the default) the two loops, and nothing else, are compiled by XLA, which fuses
-  each step's element-wise operations into one kernel; the large products stay with TensorFlow's
-  own matmul, which is faster than XLA's on a CPU. XLA compiles once per (time, batch) shape.
+  each step's element-wise operations; the large products stay with TensorFlow's own matmul,
+  which is faster than XLA's on a CPU. XLA compiles once per (chunk length, batch) shape.
 
 Notation (Keras' gate order i, f, g, o; `m_t` is 1 on real tokens and 0 on padding):
     z_t = x_t W + h_{t-1} V + b;  i, f, o = sigmoid(z_i, z_f, z_o);  g = tanh(z_g)
     c_t = m_t (f c_{t-1} + i g) + (1 - m_t) c_{t-1}
     h_t = m_t (o tanh(c_t)) + (1 - m_t) h_{t-1}
-so a padded step carries the state through unchanged, as `keras.layers.RNN` does.
+so a padded step carries the state through unchanged, as `keras.layers.RNN` does. The outputs are
+h_t, except zeros before a row's first real step (see `_output_mask`), also as Keras gives them.
 """
 from __future__ import annotations
 
