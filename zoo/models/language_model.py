@@ -76,9 +76,20 @@ def generate(
         raise ValueError(f"prefix ids must be in [0, {vocabulary_size}), got {ids}")
     rng = np.random.default_rng(seed)
     generated = []
+    stepper = _Stepper(model) if len(ids) <= context else None
+    if stepper is not None:
+        for known in ids[:-1]:
+            stepper.step(known)
     for _ in range(length):
-        window = np.asarray([ids[-context:]], dtype="int32")
-        probabilities = np.asarray(model(window, training=False))[0, -1].astype("float64")
+        if stepper is not None and len(ids) <= context:
+            # While the window still starts at the first id, it reads the same as the carried
+            # state: one step per id instead of the whole window (whose length, changing at every
+            # step, would also cost an XLA compilation per length on the fused LSTM).
+            probabilities = stepper.step(ids[-1])
+        else:  # a full window, always `context` ids wide: one shape
+            window = np.asarray([ids[-context:]], dtype="int32")
+            probabilities = np.asarray(model(window, training=False))[0, -1]
+        probabilities = probabilities.astype("float64")
         probabilities[list(RESERVED_IDS)] = 0.0
         if temperature == 0:
             next_id = int(np.argmax(probabilities))
@@ -92,3 +103,25 @@ def generate(
     if vocabulary is None:
         return generated
     return ("" if characters else " ").join(vocabulary[i] for i in generated)
+
+
+class _Stepper:
+    """Runs a language model one id at a time, carrying each recurrent layer's state.
+
+    The same function as the model over the whole sequence read so far (the sequence layers run
+    these cells; dropout is off in inference), at the cost of one step per id.
+    """
+
+    def __init__(self, model: keras.Model):
+        self.embedding = model.get_layer("embedding")
+        self.cells = [layer.cell for layer in model.get_layer("encoder").recurrent_layers]
+        self.head = model.get_layer("probabilities")
+        self.states = [cell.get_initial_state(batch_size=1) for cell in self.cells]
+
+    def step(self, token_id: int) -> np.ndarray:
+        """Reads `token_id`; returns the next-id probabilities (vocabulary_size,)."""
+        value = self.embedding(np.asarray([token_id], dtype="int32"))
+        for index, cell in enumerate(self.cells):
+            value, states = cell(value, self.states[index], training=False)
+            self.states[index] = list(states) if isinstance(states, (list, tuple)) else [states]
+        return np.asarray(keras.ops.convert_to_numpy(self.head(value)))[0]
