@@ -1,8 +1,10 @@
-"""The cells use keras.ops only, so the whole cell suite must pass on jax and torch too.
+"""The cells, the encoder and sampling use keras.ops only, so their suites must pass on jax and
+torch too.
 
 `test_cell_suite_passes_on_backend` (markers `backends` and `slow`; minutes on jax, which compiles
-every scan) reruns `tests/cells` in a fresh interpreter with KERAS_BACKEND set, deselecting itself
-with `-m "not backends"`. It skips, saying why, when the backend's package is not installed.
+every scan) reruns `tests/cells`, the encoder's and the language model's tests in a fresh
+interpreter with KERAS_BACKEND set, deselecting itself with `-m "not backends"`. It skips, saying
+why, when the backend's package is not installed.
 """
 import importlib.util
 import os
@@ -37,6 +39,8 @@ def test_cell_suite_passes_on_backend(backend):
         "-m",
         "pytest",
         "tests/cells",
+        "tests/layers/test_encoder.py",
+        "tests/models/test_language_model.py",
         "-q",
         "-m",
         "not backends",

@@ -280,7 +280,7 @@ class SequenceEncoder(keras.layers.Layer):
             output = keras.ops.concatenate([forward, reverse_within_lengths(backward, lengths)], axis=-1)
         else:
             output = _sequence_only(layer(sequence, training=training))
-        return output * keep
+        return keras.ops.multiply(output, keep)
 
     def _cudnn_lengths(self, mask):
         """The rows' lengths when this call goes to cuDNN by lengths, else None."""

@@ -88,7 +88,7 @@ def generate(
             probabilities = stepper.step(ids[-1])
         else:  # a full window, always `context` ids wide: one shape
             window = np.asarray([ids[-context:]], dtype="int32")
-            probabilities = np.asarray(model(window, training=False))[0, -1]
+            probabilities = keras.ops.convert_to_numpy(model(window, training=False))[0, -1]
         probabilities = probabilities.astype("float64")
         probabilities[list(RESERVED_IDS)] = 0.0
         if temperature == 0:
