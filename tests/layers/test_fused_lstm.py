@@ -66,9 +66,10 @@ def test_states_last_output_and_zero_output_for_mask_agree(training, zero_output
     _assert_agree(reference, fused, mask=MASK, training=training, initial_state=initial)
 
 
+@pytest.mark.parametrize("zero_output_for_mask", [False, True])
 @pytest.mark.parametrize("training", [True, False])
-def test_last_output_only_agrees(training):
-    reference, fused = _pair(return_sequences=False)
+def test_last_output_only_agrees(training, zero_output_for_mask):
+    reference, fused = _pair(return_sequences=False, zero_output_for_mask=zero_output_for_mask)
     _assert_agree(reference, fused, mask=MASK, training=training)
 
 

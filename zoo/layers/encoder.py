@@ -207,11 +207,6 @@ class SequenceEncoder(keras.layers.Layer):
         self.use_cudnn = use_cudnn
         self.seed = seed
         self._gpu_seen = _gpu_visible()
-        # `final` pooling takes the last layer's final states (the carried state after the last
-        # real token, so the same values as pooling the sequence): nothing then reads the
-        # sequence, so TensorFlow drops the work of returning it when only the pooled vector is used
-        # (an acceptor), and the pooling has no gradient to compute.
-        self.pool_final_states = pooling == "final"
         self.recurrent_layers = []
         for index in range(layers):
             layer = make_recurrent_layer(
@@ -224,6 +219,18 @@ class SequenceEncoder(keras.layers.Layer):
             self.recurrent_layers.append(layer)
         self.between_layers_dropout = keras.layers.Dropout(dropout, seed=seed) if dropout else None
         self.pool = MaskedPooling(pooling, bidirectional=self.bidirectional, name="pooling")
+
+    @property
+    def pool_final_states(self) -> bool:
+        """Whether `final` pooling reads the last layer's final states (which it returns too).
+
+        They are the carried state after the last real token, so the same values as pooling the
+        sequence; nothing then reads the sequence, so TensorFlow drops the work of returning it
+        when only the pooled vector is used (an acceptor), and the pooling has no gradient.
+        Pooling by lengths (torch with a GPU) still pools the sequence: its states ran over the
+        padding.
+        """
+        return self.pooling == "final"
 
     @property
     def output_dim(self) -> int:
@@ -303,13 +310,12 @@ class SequenceEncoder(keras.layers.Layer):
             if index and self.between_layers_dropout is not None:
                 sequence = self.between_layers_dropout(sequence, training=training)
             if lengths is not None:
-                # Without a mask the final states have run over the padding: pool the sequence.
                 sequence = self._recur_by_lengths(layer, sequence, lengths, keep, training)
             else:
                 sequence = layer(sequence, mask=mask, training=training)
                 if isinstance(sequence, (list, tuple)):
                     sequence, *final_states = sequence
-        if final_states is not None and self.pool_final_states:
+        if final_states is not None:
             if not self.bidirectional:
                 return sequence, final_states[0]
             # [forward h, (forward c), backward h, (backward c)]: each direction's h.

@@ -83,12 +83,8 @@ class FusedLSTM(keras.layers.RNN):
             outputs, h, c = fused_lstm_tf.lstm_sequence_inference(
                 inputs, h0, c0, *weights, mask=mask, zero_output_for_mask=self.zero_output_for_mask,
                 return_sequences=self.return_sequences, xla=xla)
-        if outputs is None:  # inference without sequences: the last output is the carried state,
-            # or zeros (as Keras gives it) for a row without a real step.
-            last = h if mask is None else h * ops.cast(ops.any(mask, axis=0), h.dtype)[:, None]
-            return last, ops.expand_dims(last, 1), [h, c]
         # As Keras' loop: outputs in processing order (reversed for go_backwards), the last
-        # output is the last step's output.
+        # output is the last step's output (inference without sequences returns only that one).
         return outputs[-1], ops.transpose(outputs, (1, 0, 2)), [h, c]
 
 

@@ -195,6 +195,11 @@ def _project(inputs, kernel, bias):
     return tf.reshape(tf.matmul(flat, kernel) + bias, [shape[0], shape[1], -1])
 
 
+def _step_mask(mask, dtype):
+    """The (time, batch) boolean mask as (time, batch, 1) numbers, 1 on real steps; or None."""
+    return None if mask is None else tf.cast(mask, dtype)[:, :, tf.newaxis]
+
+
 def _output_mask(step_mask, zero_output_for_mask):
     """What the carried `h` is multiplied by to give the outputs, as `keras.layers.RNN` gives them.
 
@@ -233,8 +238,7 @@ def lstm_sequence(inputs, initial_h, initial_c, kernel, recurrent_kernel, bias, 
         `(outputs, h, c)`: outputs (time, batch, units), the final carried states (batch, units).
     """
     loops = _COMPILED if xla else _PLAIN
-    dtype = inputs.dtype
-    step_mask = None if mask is None else tf.cast(mask, dtype)[:, :, tf.newaxis]  # (T, B, 1)
+    step_mask = _step_mask(mask, inputs.dtype)
 
     @tf.custom_gradient
     def run(inputs, initial_h, initial_c, kernel, recurrent_kernel, bias):
@@ -290,46 +294,48 @@ def lstm_sequence_inference(inputs, initial_h, initial_c, kernel, recurrent_kern
                             zero_output_for_mask=False, return_sequences=True, xla=True):
     """The forward pass of `lstm_sequence` alone: nothing stored for a backward pass.
 
-    Same arguments and results as `lstm_sequence`, except that `outputs` is `None` unless
-    `return_sequences`. Still differentiable (gradients taken in inference mode, e.g. by
+    Same arguments and results as `lstm_sequence`, except that without `return_sequences`
+    `outputs` holds the last step's output only, (1, batch, units). Still differentiable (gradients taken in inference mode, e.g. by
     `zoo.analysis`): the gradient reruns the sequence with `lstm_sequence` and uses its gradient.
 
     The input projection `x W + b` is one large product per time chunk, outside the loop, except
     for an XLA loop over the sequence in one piece, which computes it step by step (see
     `_inference_loop`).
     """
-    step_mask = None if mask is None else tf.cast(mask, inputs.dtype)[:, :, tf.newaxis]
+    step_mask = _step_mask(mask, inputs.dtype)
     loop = (_COMPILED if xla else _PLAIN)["inference"]
 
     @tf.custom_gradient
     def run(inputs, initial_h, initial_c, kernel, recurrent_kernel, bias):
         sizes = chunk_sizes(inputs.shape[0])
         in_loop = xla and len(sizes) == 1
-        output_mask = _output_mask(step_mask, zero_output_for_mask) if return_sequences else None
+        output_mask = _output_mask(step_mask, zero_output_for_mask)
         h, c = initial_h, initial_c
         outputs = []
         for chunk, chunk_mask, chunk_output_mask in zip(
-                _in_chunks(inputs, sizes), _in_chunks(step_mask, sizes), _in_chunks(output_mask, sizes)):
+                _in_chunks(inputs, sizes), _in_chunks(step_mask, sizes),
+                _in_chunks(output_mask if return_sequences else None, sizes)):
             chunk_outputs, h, c = loop(
                 *_unwatched(chunk if in_loop else _project(chunk, kernel, bias), h, c,
                             kernel if in_loop else None, recurrent_kernel, bias, chunk_mask,
                             chunk_output_mask),
                 return_sequences)
             outputs.append(chunk_outputs)
-        # A placeholder without sequences: custom gradients need tensors.
-        outputs = _joined(outputs) if return_sequences else tf.zeros([0], inputs.dtype)
+        if return_sequences:
+            outputs = _joined(outputs)
+        else:  # the last step's output: the carried state, masked as every output is
+            outputs = (h if output_mask is None else h * output_mask[-1])[tf.newaxis]
 
         def gradient(d_outputs, d_h, d_c):
             sources = [inputs, initial_h, initial_c, kernel, recurrent_kernel, bias]
             with tf.GradientTape() as tape:
                 tape.watch(sources)
                 full, h, c = lstm_sequence(*sources, mask=mask, zero_output_for_mask=zero_output_for_mask, xla=xla)
-            targets = [full, h, c] if return_sequences else [h, c]
-            gradients = [d_outputs, d_h, d_c] if return_sequences else [d_h, d_c]
-            return tape.gradient(targets, sources, output_gradients=gradients)
+                if not return_sequences:
+                    full = full[-1:]  # sliced under the tape, so the slice is differentiated
+            return tape.gradient([full, h, c], sources, output_gradients=[d_outputs, d_h, d_c])
 
         return (outputs, h, c), gradient
 
-    outputs, h, c = run(*(tf.convert_to_tensor(value) for value in
-                          (inputs, initial_h, initial_c, kernel, recurrent_kernel, bias)))
-    return (outputs if return_sequences else None), h, c
+    return run(*(tf.convert_to_tensor(value) for value in
+                 (inputs, initial_h, initial_c, kernel, recurrent_kernel, bias)))

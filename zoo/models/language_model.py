@@ -124,4 +124,4 @@ class _Stepper:
         for index, cell in enumerate(self.cells):
             value, states = cell(value, self.states[index], training=False)
             self.states[index] = list(states) if isinstance(states, (list, tuple)) else [states]
-        return np.asarray(keras.ops.convert_to_numpy(self.head(value)))[0]
+        return keras.ops.convert_to_numpy(self.head(value))[0]
