@@ -96,6 +96,9 @@ def load(path: str | Path, compile: bool = True):
                 f"@keras.saving.register_keras_serializable and import it first); nothing from "
                 f"the file was executed (safe mode)") from None
         raise
+    from zoo.models.components import link_input_embeddings
+
+    link_input_embeddings(model)  # the links are not saved; the graph shows them
     config_file = Path(path) / "config.json" if Path(path).is_dir() else None
     if config_file is not None and config_file.exists():
         from zoo.models.config import config_from_json

@@ -76,15 +76,16 @@ def choose_jit_compile(model: keras.Model, jit_compile="auto", fixed_width: bool
 
 
 def describe_training_path(model: keras.Model) -> str:
-    """One line: each encoder's path (implementation, cuDNN, the fused loops' XLA, how padding
-    reaches cuDNN) and the model's XLA on/off."""
+    """One line: each encoder's path (implementation, cuDNN, the fused loops' XLA and input
+    projection, how padding reaches cuDNN) and the model's XLA on/off."""
     parts = []
     for encoder in _encoders(model):
         path = encoder.code_path
         cudnn = "cuDNN eligible" if path["cudnn_eligible"] else "no cuDNN"
         gpu = "GPU visible" if path["gpu_visible"] else "no GPU"
         details = [cudnn, gpu] + [f"{label}: {path[key]}" for key, label in
-                                  (("xla_loops", "its loops"), ("padding", "padding")) if key in path]
+                                  (("xla_loops", "its loops"), ("input_projection", "input projection"),
+                                   ("padding", "padding")) if key in path]
         parts.append(f"{encoder.name}: {path['implementation']} {path['layer']} ({', '.join(details)})")
     jit = getattr(model, "zoo_jit_compile", None)
     if jit is not None:

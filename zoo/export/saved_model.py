@@ -84,26 +84,28 @@ def generic_recurrent_path(model: keras.Model):
 
     Keras decides between cuDNN and its generic loop when a graph is traced; tracing with this
     in force gives a graph that runs on any device (`use_cudnn` is not saved in `get_config`).
-    Likewise every `zoo.layers.FusedLSTM` runs its loops without XLA: a served graph meets
-    texts of every length, and XLA would compile once per shape.
+    Likewise every `zoo.layers.FusedLSTM` runs its loops without XLA (a served graph meets
+    texts of every length, and XLA would compile once per shape) and multiplies its input
+    projection (its table of token projections is a cache outside the model's weights).
     """
     from zoo.layers import FusedLSTM
 
     layers = recurrent_layers(model)
     fused = recurrent_layers(model, (FusedLSTM,))
     saved = [(layer, layer.use_cudnn) for layer in layers]
-    saved_xla = [(layer, layer.xla_loops) for layer in fused]
+    saved_fused = [(layer, layer.xla_loops, layer.fold_input_projection) for layer in fused]
     try:
         for layer in layers:
             layer.use_cudnn = False
         for layer in fused:
             layer.xla_loops = False
+            layer.fold_input_projection = False  # its cache is not part of the model
         yield layers
     finally:
         for layer, value in saved:
             layer.use_cudnn = value
-        for layer, value in saved_xla:
-            layer.xla_loops = value
+        for layer, xla_loops, fold in saved_fused:
+            layer.xla_loops, layer.fold_input_projection = xla_loops, fold
 
 
 def graph_op_types(saved_model_dir: str | Path) -> set[str]:

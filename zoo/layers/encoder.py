@@ -250,6 +250,9 @@ class SequenceEncoder(keras.layers.Layer):
             xla_loops = getattr(first, "forward_layer", first).xla_loops
             path["xla_loops"] = {"auto": "XLA when the (time, batch) shape is fixed at trace time",
                                  True: "XLA", False: "no XLA"}[xla_loops]
+        fused = self._first_fused_directions()
+        if fused:
+            path["input_projection"] = fused[0].input_projection
         if self.cudnn_by_lengths:
             path["padding"] = "lengths (right-padded batches reach cuDNN without a mask)"
         return path
@@ -300,8 +303,45 @@ class SequenceEncoder(keras.layers.Layer):
         lengths = padding_lengths(mask)
         return lengths if is_right_padded(mask, lengths) else None
 
-    def call(self, inputs, mask=None, training=None):
+    def link_input_embedding(self, embedding) -> str:
+        """Declares that this encoder's inputs are `embedding(token_ids)` (dropout aside), so that
+        inference given `token_ids` looks the first layer's input projection up per token instead
+        of multiplying (fused LSTM only; see `FusedLSTM.link_input_embedding`). The factories link
+        it (`zoo.models.components.link_input_embeddings`). Returns `code_path["input_projection"]`.
+        """
+        for direction in self._first_fused_directions():
+            direction.link_input_embedding(embedding)
+        return self.code_path.get("input_projection", "multiplied (not a fused LSTM)")
+
+    def _first_fused_directions(self) -> list:
+        first = self.recurrent_layers[0]
+        directions = [first.forward_layer, first.backward_layer] if self.bidirectional else [first]
+        return [layer for layer in directions if isinstance(layer, FusedLSTM)]
+
+    def _first_layer_by_ids(self, layer, sequence, mask, training, token_ids):
+        """The first layer, given the token ids behind `sequence` (see `link_input_embedding`).
+
+        A `Bidirectional` wrapper passes no extra arguments to its layers, so for a bidirectional
+        encoder this merges the two directions itself, as the wrapper does (concatenated, the
+        backward sequence flipped back; states forward then backward).
+        """
+        if not self.bidirectional:
+            return layer(sequence, mask=mask, training=training, token_ids=token_ids)
+        forward = layer.forward_layer(sequence, mask=mask, training=training, token_ids=token_ids)
+        backward = layer.backward_layer(sequence, mask=mask, training=training, token_ids=token_ids)
+        states = ()
+        if layer.return_state:
+            (forward, *forward_states), (backward, *backward_states) = forward, backward
+            states = (*forward_states, *backward_states)
+        if layer.return_sequences:
+            backward = keras.ops.flip(backward, axis=1)
+        output = keras.ops.concatenate([forward, backward], axis=-1)
+        return (output, *states) if layer.return_state else output
+
+    def call(self, inputs, mask=None, training=None, token_ids=None):
+        """`token_ids` (batch, time), optional: the ids `inputs` embed (see `link_input_embedding`)."""
         sequence = inputs
+        by_ids = token_ids is not None and bool(self._first_fused_directions())
         lengths = self._cudnn_lengths(mask)
         if lengths is not None:
             keep = keras.ops.cast(keras.ops.expand_dims(mask, -1), inputs.dtype)
@@ -312,7 +352,10 @@ class SequenceEncoder(keras.layers.Layer):
             if lengths is not None:
                 sequence = self._recur_by_lengths(layer, sequence, lengths, keep, training)
             else:
-                sequence = layer(sequence, mask=mask, training=training)
+                if index == 0 and by_ids:
+                    sequence = self._first_layer_by_ids(layer, sequence, mask, training, token_ids)
+                else:
+                    sequence = layer(sequence, mask=mask, training=training)
                 if isinstance(sequence, (list, tuple)):
                     sequence, *final_states = sequence
         if final_states is not None:

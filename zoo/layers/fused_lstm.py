@@ -6,7 +6,10 @@ Keras' own `keras.layers.LSTM`: a checkpoint runs on any path. On the TensorFlow
 the whole sequence in `zoo.layers.fused_lstm_tf`:
 - training: a forward loop that keeps the gates, and a hand-written backward loop that does one
   small matrix product per step and the weight gradients as four large products after the loop;
-- inference: a forward loop that keeps nothing.
+- inference: a forward loop that keeps nothing. When the layer's inputs are the rows of an
+  embedding picked by token ids (`link_input_embedding`; the factories link the first layer), it
+  looks each token's input projection `x W + b` up in a cached table instead of multiplying: a
+  third of an acceptor's inference FLOPs (`fused_lstm_tf.TokenProjections`).
 A sequence of known length runs in time chunks, so that the large products of one chunk overlap
 the loop of the next (`fused_lstm_tf.chunk_sizes`).
 Masking (state carried through padded steps), `go_backwards`, `Bidirectional`, initial states,
@@ -17,6 +20,8 @@ On other backends, and with `unroll=True` or a stateful layer, it runs Keras' ge
 same cell: always correct, never faster. Measured speed: `benchmarks/rnn_throughput.py`.
 """
 from __future__ import annotations
+
+import weakref
 
 import keras
 from keras import ops
@@ -51,10 +56,77 @@ class FusedLSTM(keras.layers.RNN):
         # bucketed ones, whose graphs Keras traces with unknown widths. Not a config field: a
         # runtime choice, the weights are the same. `zoo.export` turns it off while tracing.
         self.xla_loops = "auto"
+        # Look the input projection up per token id at inference, when the inputs are the rows of
+        # a linked embedding (`link_input_embedding`). A runtime switch: `zoo.export` turns it off
+        # while tracing (a served graph keeps no cache).
+        self.fold_input_projection = True
+        self._input_embedding = None  # weakref.ref to the keras.layers.Embedding, or None
+        self._token_projections = None  # fused_lstm_tf.TokenProjections, or None
+        self._call_token_ids = None  # the current call's token ids, read by inner_loop
+        self._fold_reason = "no embedding linked"
+
+    def link_input_embedding(self, embedding) -> str:
+        """Declares that this layer's inputs are `embedding(token_ids)` (at inference: dropout
+        off), so that calls given `token_ids` look each token's input projection up in a table
+        instead of multiplying (`fused_lstm_tf.TokenProjections`). `None` unlinks.
+
+        Returns why it folds or does not (also in `input_projection`).
+        """
+        self._input_embedding, self._token_projections = None, None
+        self._fold_reason = self._fold_refusal(embedding)
+        if self._fold_reason is None:
+            from zoo.layers import fused_lstm_tf
+
+            self._input_embedding = weakref.ref(embedding)
+            self._token_projections = fused_lstm_tf.TokenProjections(f"{self.name}_token_projections")
+        return self.input_projection
+
+    def _fold_refusal(self, embedding):
+        if embedding is None:
+            return "no embedding linked"
+        if not self.runs_fused_kernel:
+            return "the fused kernel does not run here"
+        if type(embedding) is not keras.layers.Embedding or embedding.lora_enabled \
+                or embedding.quantization_mode is not None:
+            return f"{type(embedding).__name__} is not a plain keras.layers.Embedding"
+        if not (embedding.built and self.built):
+            return "not built"
+        if embedding.output_dim != self.cell.kernel.shape[0]:
+            return (f"the embedding's width {embedding.output_dim} is not this layer's input width "
+                    f"{self.cell.kernel.shape[0]}")
+        from zoo.layers import fused_lstm_tf
+
+        size = fused_lstm_tf.TokenProjections.table_bytes(embedding.input_dim, self.cell.units)
+        if size > fused_lstm_tf.TABLE_LIMIT_BYTES:
+            return (f"the table would take {size / 2**20:.0f} MiB, over "
+                    f"fused_lstm_tf.TABLE_LIMIT_BYTES")
+        return None
+
+    @property
+    def input_projection(self) -> str:
+        """How inference computes `x_t W + b`: looked up per token id, or multiplied (and why)."""
+        if self._token_projections is not None:
+            return ("looked up per token id at inference (a table of every token's projection, "
+                    "made once it pays, remade after any weight change)")
+        return f"multiplied ({self._fold_reason})"
+
+    def call(self, sequences, initial_state=None, mask=None, training=False, token_ids=None):
+        """As `keras.layers.RNN.call`; `token_ids` (batch, time): the ids whose rows of the linked
+        embedding `sequences` are, so that inference can look the input projection up."""
+        self._call_token_ids = token_ids
+        try:
+            return super().call(sequences, initial_state=initial_state, mask=mask, training=training)
+        finally:
+            self._call_token_ids = None
 
     @property
     def runs_fused_kernel(self) -> bool:
         return fused_kernel_available() and not self.unroll and not self.stateful
+
+    def _folds(self, training) -> bool:
+        """Whether this call looks its input projection up (see `link_input_embedding`)."""
+        return (not training and self.fold_input_projection and self._call_token_ids is not None
+                and self._token_projections is not None and self._input_embedding() is not None)
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if not self.runs_fused_kernel:
@@ -66,16 +138,28 @@ class FusedLSTM(keras.layers.RNN):
         recurrent_mask = None
         if training and cell.recurrent_dropout > 0:
             recurrent_mask = cell.get_recurrent_dropout_mask(h0)
-        inputs, mask = time_major_inputs(cell, sequences, mask, training)
+        folds = self._folds(training)
+        if folds:  # the token ids stand for the inputs (see link_input_embedding)
+            inputs = ops.transpose(self._call_token_ids, (1, 0))
+            mask = None if mask is None else ops.transpose(mask, (1, 0))
+        else:
+            inputs, mask = time_major_inputs(cell, sequences, mask, training)
         if self.go_backwards:
             inputs = ops.flip(inputs, axis=0)
             mask = None if mask is None else ops.flip(mask, axis=0)
         xla = self.xla_loops
         if xla == "auto":
             xla = inputs.shape[0] is not None and inputs.shape[1] is not None
-        dtype = inputs.dtype
+        dtype = sequences.dtype
         weights = [ops.cast(w, dtype) for w in (cell.kernel, cell.recurrent_kernel, cell.bias)]
-        if training:
+        if folds:
+            kernel, recurrent_kernel, bias = weights
+            outputs, h, c = fused_lstm_tf.lstm_sequence_folded(
+                inputs, ops.cast(self._input_embedding().embeddings, dtype), kernel, recurrent_kernel,
+                bias, h0, c0, self._token_projections, mask=mask,
+                zero_output_for_mask=self.zero_output_for_mask,
+                return_sequences=self.return_sequences, xla=xla)
+        elif training:
             outputs, h, c = fused_lstm_tf.lstm_sequence(
                 inputs, h0, c0, *weights, mask=mask, recurrent_mask=recurrent_mask,
                 zero_output_for_mask=self.zero_output_for_mask, xla=xla)

@@ -16,6 +16,8 @@ Why it is faster than differentiating Keras' step loop automatically (measured i
 - A sequence of known length runs in time chunks (`chunk_sizes`): the large products of a chunk
   (its input projection; its share of the weight gradients) run on another thread while the loop
   of the next chunk runs.
+- Inference from token ids (`lstm_sequence_folded`): `x_t W + b` is a row of `E W + b` (E: the
+  embedding matrix), kept in a table (`TokenProjections`), so a step's input costs a lookup.
 - With `xla=True` (the default) the two loops, and nothing else, are compiled by XLA, which fuses
   each step's element-wise operations; the large products stay with TensorFlow's own matmul,
   which is faster than XLA's on a CPU. XLA compiles once per (chunk length, batch) shape.
@@ -290,52 +292,226 @@ def lstm_sequence(inputs, initial_h, initial_c, kernel, recurrent_kernel, bias, 
                  (inputs, initial_h, initial_c, kernel, recurrent_kernel, bias)))
 
 
+def _inference_chunks(inputs, initial_h, initial_c, kernel, recurrent_kernel, bias, step_mask,
+                      output_mask, return_sequences, xla, lookup=None):
+    """The inference loops over the time chunks: `(outputs, h, c)` as `lstm_sequence_inference`.
+
+    `lookup` (table, token ids (T, B)) or None: `x_t W + b` is row `id_t` of the table (see
+    `TokenProjections`), looked up chunk by chunk, so that only the first chunk's lookup delays
+    the loops; `inputs` is then unused.
+    """
+    loop = (_COMPILED if xla else _PLAIN)["inference"]
+    steps = (inputs if lookup is None else lookup[1]).shape[0]
+    sizes = chunk_sizes(steps)
+    in_loop = lookup is None and xla and len(sizes) == 1
+    if lookup is not None:
+        table, token_ids = lookup
+        chunks = [tf.gather(table, chunk) for chunk in _in_chunks(token_ids, sizes)]
+    elif in_loop:
+        chunks = [inputs]
+    else:
+        chunks = [_project(chunk, kernel, bias) for chunk in _in_chunks(inputs, sizes)]
+    h, c = initial_h, initial_c
+    outputs = []
+    for chunk, chunk_mask, chunk_output_mask in zip(
+            chunks, _in_chunks(step_mask, sizes),
+            _in_chunks(output_mask if return_sequences else None, sizes)):
+        chunk_outputs, h, c = loop(
+            *_unwatched(chunk, h, c, kernel if in_loop else None, recurrent_kernel, bias, chunk_mask,
+                        chunk_output_mask),
+            return_sequences)
+        outputs.append(chunk_outputs)
+    if return_sequences:
+        outputs = _joined(outputs)
+    else:  # the last step's output: the carried state, masked as every output is
+        outputs = (h if output_mask is None else h * output_mask[-1])[tf.newaxis]
+    return outputs, h, c
+
+
+def _rerun_gradient(sources, run_differentiably, return_sequences):
+    """The gradient of an inference run: rerun it with `lstm_sequence` (which keeps what its
+    hand-written gradient needs) under a tape, and take that gradient."""
+
+    def gradient(d_outputs, d_h, d_c):
+        with tf.GradientTape() as tape:
+            tape.watch(sources)
+            full, h, c = run_differentiably(*sources)
+            if not return_sequences:
+                full = full[-1:]  # sliced under the tape, so the slice is differentiated
+        gradients = tape.gradient([full, h, c], sources, output_gradients=[d_outputs, d_h, d_c],
+                                  unconnected_gradients=tf.UnconnectedGradients.ZERO)
+        # Dense: an embedding matrix's gradient comes as IndexedSlices (from the gather).
+        return [tf.convert_to_tensor(gradient) for gradient in gradients]
+
+    return gradient
+
+
 def lstm_sequence_inference(inputs, initial_h, initial_c, kernel, recurrent_kernel, bias, mask=None,
                             zero_output_for_mask=False, return_sequences=True, xla=True):
     """The forward pass of `lstm_sequence` alone: nothing stored for a backward pass.
 
     Same arguments and results as `lstm_sequence`, except that without `return_sequences`
-    `outputs` holds the last step's output only, (1, batch, units). Still differentiable (gradients taken in inference mode, e.g. by
-    `zoo.analysis`): the gradient reruns the sequence with `lstm_sequence` and uses its gradient.
+    `outputs` holds the last step's output only, (1, batch, units). Still differentiable (gradients
+    taken in inference mode, e.g. by `zoo.analysis`): the gradient reruns the sequence with
+    `lstm_sequence` and uses its gradient.
 
     The input projection `x W + b` is one large product per time chunk, outside the loop, except
     for an XLA loop over the sequence in one piece, which computes it step by step (see
     `_inference_loop`).
     """
     step_mask = _step_mask(mask, inputs.dtype)
-    loop = (_COMPILED if xla else _PLAIN)["inference"]
+    output_mask = _output_mask(step_mask, zero_output_for_mask)
 
     @tf.custom_gradient
     def run(inputs, initial_h, initial_c, kernel, recurrent_kernel, bias):
-        sizes = chunk_sizes(inputs.shape[0])
-        in_loop = xla and len(sizes) == 1
-        output_mask = _output_mask(step_mask, zero_output_for_mask)
-        h, c = initial_h, initial_c
-        outputs = []
-        for chunk, chunk_mask, chunk_output_mask in zip(
-                _in_chunks(inputs, sizes), _in_chunks(step_mask, sizes),
-                _in_chunks(output_mask if return_sequences else None, sizes)):
-            chunk_outputs, h, c = loop(
-                *_unwatched(chunk if in_loop else _project(chunk, kernel, bias), h, c,
-                            kernel if in_loop else None, recurrent_kernel, bias, chunk_mask,
-                            chunk_output_mask),
-                return_sequences)
-            outputs.append(chunk_outputs)
-        if return_sequences:
-            outputs = _joined(outputs)
-        else:  # the last step's output: the carried state, masked as every output is
-            outputs = (h if output_mask is None else h * output_mask[-1])[tf.newaxis]
+        result = _inference_chunks(inputs, initial_h, initial_c, kernel, recurrent_kernel, bias,
+                                   step_mask, output_mask, return_sequences, xla)
 
-        def gradient(d_outputs, d_h, d_c):
-            sources = [inputs, initial_h, initial_c, kernel, recurrent_kernel, bias]
-            with tf.GradientTape() as tape:
-                tape.watch(sources)
-                full, h, c = lstm_sequence(*sources, mask=mask, zero_output_for_mask=zero_output_for_mask, xla=xla)
-                if not return_sequences:
-                    full = full[-1:]  # sliced under the tape, so the slice is differentiated
-            return tape.gradient([full, h, c], sources, output_gradients=[d_outputs, d_h, d_c])
+        def differentiable(*sources):
+            return lstm_sequence(*sources, mask=mask, zero_output_for_mask=zero_output_for_mask, xla=xla)
 
-        return (outputs, h, c), gradient
+        sources = [inputs, initial_h, initial_c, kernel, recurrent_kernel, bias]
+        return result, _rerun_gradient(sources, differentiable, return_sequences)
 
     return run(*(tf.convert_to_tensor(value) for value in
                  (inputs, initial_h, initial_c, kernel, recurrent_kernel, bias)))
+
+
+# --- inference from token ids: the input projection looked up, not multiplied --------------------
+
+# The largest table a `TokenProjections` keeps (vocabulary x 4 units float32); a larger one is
+# not built and the layer projects its inputs as usual.
+TABLE_LIMIT_BYTES = 256 * 2**20
+
+
+_SAME_WIDTH_INTEGER = {tf.float16: tf.int16, tf.bfloat16: tf.int16, tf.float32: tf.int32,
+                       tf.float64: tf.int64}
+
+
+@tf.function(jit_compile=True, autograph=False)
+def _same_bits(values, copies):
+    """Whether every tensor equals its copy bit for bit (so -0.0 != 0.0, and a NaN equals itself)."""
+    same = [tf.reduce_all(tf.equal(tf.bitcast(value, _SAME_WIDTH_INTEGER[value.dtype]),
+                                   tf.bitcast(copy, _SAME_WIDTH_INTEGER[value.dtype])))
+            for value, copy in zip(values, copies)]
+    return tf.reduce_all(tf.stack(same))
+
+
+class TokenProjections:
+    """`E W + b` for every row of an embedding matrix `E`: each token's input projection.
+
+    When an LSTM's inputs are the rows of `E` picked by token ids, `x_t W + b` is row `id_t` of
+    `E W + b`, so inference can look it up instead of multiplying: a third of the standard
+    acceptor's inference FLOPs.
+
+    The table is only used if it was made from the current weights. Every call compares `E`, `W`
+    and `b` bit for bit with copies of them (about 1 ms at 10k x 128), so any change is seen,
+    whatever made it (training, `load_weights`, `assign`). A stale table is never used.
+
+    Making the table costs as much as projecting `vocabulary_size` tokens, so it is made only once
+    the calls since the last weight change have covered that many tokens. Until then the calls
+    multiply as usual. A model that serves or evaluates many batches pays for the table once; a
+    single prediction after loading never does. Altogether, at most twice the least work.
+
+    Plain TensorFlow variables held outside Keras' tracking: not weights (not saved, not in
+    `model.weights`), created here in eager mode. They are allocated at the first inference: the
+    copies of `E`, `W` and `b`, and the table once it is due.
+    """
+
+    def __init__(self, name: str):
+        def variable(suffix, value, shape=None):
+            return tf.Variable(value, shape=shape, trainable=False, name=f"{name}_{suffix}")
+
+        with tf.init_scope():  # eager, even when a layer is linked while a graph is traced
+            unknown = tf.TensorShape(None)
+            self.table = variable("table", tf.zeros([0, 0]), unknown)
+            self.sources = [variable(f"source_{index}", tf.zeros([0]), unknown) for index in range(3)]
+            self.sources_copied = variable("sources_copied", False)
+            self.table_made = variable("table_made", False)
+            # Tokens looked up since the weights last changed (int64: a long-serving model).
+            self.tokens_seen = variable("tokens_seen", tf.constant(0, tf.int64))
+
+    @staticmethod
+    def table_bytes(vocabulary_size: int, units: int) -> int:
+        return vocabulary_size * 4 * units * 4
+
+    def _unchanged(self, sources):
+        return tf.cond(self.sources_copied.read_value(),
+                       lambda: _same_bits(sources, [copy.read_value() for copy in self.sources]),
+                       lambda: tf.constant(False))
+
+    def _note_change(self, sources):
+        updates = [copy.assign(value) for copy, value in zip(self.sources, sources)]
+        updates += [self.sources_copied.assign(True), self.table_made.assign(False),
+                    self.tokens_seen.assign(0)]
+        with tf.control_dependencies(updates):
+            return tf.constant(True)
+
+    def choose(self, embeddings, kernel, bias, tokens):
+        """Counts `tokens` more lookups; returns (table made: use it, table due: make it now)."""
+        sources = [embeddings, kernel, bias]
+        noted = tf.cond(self._unchanged(sources), lambda: tf.constant(False),
+                        lambda: self._note_change(sources))
+        with tf.control_dependencies([noted]):
+            seen = self.tokens_seen.assign_add(tf.cast(tokens, tf.int64))
+            made = self.table_made.read_value()
+        return made, tf.logical_and(tf.logical_not(made), seen >= embeddings.shape[0])
+
+    def stored(self):
+        return self.table.read_value()
+
+    def made_now(self, embeddings, kernel, bias):
+        """The table made from the current weights (stored for the next calls)."""
+        table = tf.matmul(embeddings, kernel) + bias
+        with tf.control_dependencies([self.table.assign(table), self.table_made.assign(True)]):
+            return tf.identity(table)
+
+
+def lstm_sequence_folded(token_ids, embeddings, kernel, recurrent_kernel, bias, initial_h, initial_c,
+                         projections: TokenProjections, mask=None, zero_output_for_mask=False,
+                         return_sequences=True, xla=True):
+    """`lstm_sequence_inference` over `embeddings[token_ids]`, with the input projection looked up
+    in `projections` (see `TokenProjections`).
+
+    Args:
+        token_ids: (time, batch) ints, time-major (flipped already for `go_backwards`).
+        embeddings: (vocabulary, input_dim), the rows the ids pick.
+        The rest: as `lstm_sequence_inference`.
+
+    The same results as `lstm_sequence_inference(embeddings[token_ids], ...)` to float rounding (the
+    same products, summed in another order), and the same gradients: the gradient reruns the
+    sequence from `embeddings[token_ids]` (`_rerun_gradient`).
+    """
+    step_mask = _step_mask(mask, embeddings.dtype)
+    output_mask = _output_mask(step_mask, zero_output_for_mask)
+
+    @tf.custom_gradient
+    def run(embeddings, kernel, recurrent_kernel, bias, initial_h, initial_c):
+        def loops_over(table):
+            # The variable's shape is not fixed (it starts empty); the table's is.
+            table = tf.ensure_shape(table, [embeddings.shape[0], kernel.shape[1]])
+            return _inference_chunks(None, initial_h, initial_c, None, recurrent_kernel, None,
+                                     step_mask, output_mask, return_sequences, xla,
+                                     lookup=(table, token_ids))
+
+        def multiplied():  # the projection of these tokens alone, as without a table
+            return _inference_chunks(tf.gather(embeddings, token_ids), initial_h, initial_c, kernel,
+                                     recurrent_kernel, bias, step_mask, output_mask,
+                                     return_sequences, xla)
+
+        made, due = projections.choose(embeddings, kernel, bias, tf.size(token_ids))
+        result = tf.cond(
+            made, lambda: loops_over(projections.stored()),
+            lambda: tf.cond(due, lambda: loops_over(projections.made_now(embeddings, kernel, bias)),
+                            multiplied))
+
+        def differentiable(embeddings, kernel, recurrent_kernel, bias, initial_h, initial_c):
+            inputs = tf.gather(embeddings, token_ids)
+            return lstm_sequence(inputs, initial_h, initial_c, kernel, recurrent_kernel, bias, mask=mask,
+                                 zero_output_for_mask=zero_output_for_mask, xla=xla)
+
+        sources = [embeddings, kernel, recurrent_kernel, bias, initial_h, initial_c]
+        return tuple(result), _rerun_gradient(sources, differentiable, return_sequences)
+
+    return run(*(tf.convert_to_tensor(value) for value in
+                 (embeddings, kernel, recurrent_kernel, bias, initial_h, initial_c)))

@@ -33,7 +33,8 @@ def _per_token_head(config, token_ids, embedding, encoder, classes: int, name: s
         inputs = {TOKEN_IDS: token_ids, CHAR_IDS: char_ids}
         embedded = keras.layers.Concatenate(name="word_and_char_features")(
             [embedded, _char_features(config, token_ids, char_ids)])
-    sequence, _ = components.encode(token_ids, embedded, encoder, components.embedding_dropout(config))
+    sequence, _ = components.encode(token_ids, embedded, encoder, components.embedding_dropout(config),
+                                    pass_ids=char_ids is None)
     dropout = components.output_dropout(config)
     if dropout is not None:
         sequence = dropout(sequence)
