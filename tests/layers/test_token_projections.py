@@ -191,3 +191,18 @@ def test_an_id_outside_the_vocabulary_is_refused_on_both_paths():
         with pytest.raises(tf.errors.InvalidArgumentError, match="not in"):
             predict(model, bad)
         model.get_layer("encoder").recurrent_layers[0].fold_input_projection = False
+
+
+def test_a_model_compiled_whole_by_xla_looks_up_too():
+    config = _config(bidirectional=True)
+    model = models.build(config)
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="sparse_categorical_crossentropy",
+                  jit_compile=True)
+    targets = np.array([0, 1, 1, 0])
+    for _ in range(2):  # each round: a training step, then predictions from the new weights
+        model.train_on_batch(PADDED_IDS, targets)
+        twin = _multiplying_twin(model, config)
+        for _ in range(2):
+            np.testing.assert_allclose(model.predict_on_batch(PADDED_IDS), predict(twin, PADDED_IDS),
+                                       atol=TOLERANCE)
+    assert all(bool(p.table_made.numpy()) for p in _projections(model))

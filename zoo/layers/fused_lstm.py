@@ -78,7 +78,9 @@ class FusedLSTM(keras.layers.RNN):
             from zoo.layers import fused_lstm_tf
 
             self._input_embedding = weakref.ref(embedding)
-            self._token_projections = fused_lstm_tf.TokenProjections(f"{self.name}_token_projections")
+            self._token_projections = fused_lstm_tf.TokenProjections(
+                f"{self.name}_token_projections", embedding.input_dim, embedding.output_dim,
+                self.cell.units, self.cell.kernel.dtype)
         return self.input_projection
 
     def _fold_refusal(self, embedding):

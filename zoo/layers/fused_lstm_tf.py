@@ -414,18 +414,18 @@ class TokenProjections:
     single prediction after loading never does. Altogether, at most twice the least work.
 
     Plain TensorFlow variables held outside Keras' tracking: not weights (not saved, not in
-    `model.weights`), created here in eager mode. They are allocated at the first inference: the
-    copies of `E`, `W` and `b`, and the table once it is due.
+    `model.weights`), created here in eager mode, with their final shapes (so that a model
+    compiled whole by XLA can run them): the table and the copies of `E`, `W` and `b`.
     """
 
-    def __init__(self, name: str):
-        def variable(suffix, value, shape=None):
-            return tf.Variable(value, shape=shape, trainable=False, name=f"{name}_{suffix}")
+    def __init__(self, name: str, vocabulary_size: int, input_dim: int, units: int, dtype=tf.float32):
+        def variable(suffix, value):
+            return tf.Variable(value, trainable=False, name=f"{name}_{suffix}")
 
         with tf.init_scope():  # eager, even when a layer is linked while a graph is traced
-            unknown = tf.TensorShape(None)
-            self.table = variable("table", tf.zeros([0, 0]), unknown)
-            self.sources = [variable(f"source_{index}", tf.zeros([0]), unknown) for index in range(3)]
+            self.table = variable("table", tf.zeros([vocabulary_size, 4 * units], dtype))
+            self.sources = [variable(f"source_{index}", tf.zeros(shape, dtype)) for index, shape in
+                            enumerate([(vocabulary_size, input_dim), (input_dim, 4 * units), (4 * units,)])]
             self.sources_copied = variable("sources_copied", False)
             self.table_made = variable("table_made", False)
             # Tokens looked up since the weights last changed (int64: a long-serving model).
@@ -488,8 +488,6 @@ def lstm_sequence_folded(token_ids, embeddings, kernel, recurrent_kernel, bias, 
     @tf.custom_gradient
     def run(embeddings, kernel, recurrent_kernel, bias, initial_h, initial_c):
         def loops_over(table):
-            # The variable's shape is not fixed (it starts empty); the table's is.
-            table = tf.ensure_shape(table, [embeddings.shape[0], kernel.shape[1]])
             return _inference_chunks(None, initial_h, initial_c, None, recurrent_kernel, None,
                                      step_mask, output_mask, return_sequences, xla,
                                      lookup=(table, token_ids))
