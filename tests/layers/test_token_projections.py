@@ -14,17 +14,23 @@ LOOKED_UP = "looked up per token id"
 OTHER_IDS = np.array([[5, 9, 0, 0], [2, 3, 4, 0], [7, 0, 0, 0], [8, 6, 10, 11]], dtype="int32")
 
 
-def _config(factory="acceptor", bidirectional=False, layers=1, implementation="fused"):
-    encoder = models.EncoderConfig(cell="lstm", implementation=implementation, units=5, layers=layers,
-                                   bidirectional=bidirectional)
-    return models.FACTORIES[factory][1](vocabulary_size=VOCABULARY_SIZE, embedding_dim=3,
+# 120 tokens: enough for a lookup to pay for comparing the weights of a 12 x 3 embedding and an
+# LSTM of 5 units (`TokenProjections.least_tokens`: 93).
+IDS = np.tile(PADDED_IDS, (5, 1))
+
+
+def _config(factory="acceptor", bidirectional=False, layers=1, implementation="fused",
+            vocabulary_size=VOCABULARY_SIZE, units=5):
+    encoder = models.EncoderConfig(cell="lstm", implementation=implementation, units=units,
+                                   layers=layers, bidirectional=bidirectional)
+    return models.FACTORIES[factory][1](vocabulary_size=vocabulary_size, embedding_dim=3,
                                         encoder=encoder)
 
 
 def _inputs(factory):
     if factory == "pair_encoder":
-        return {"premise": PADDED_IDS, "hypothesis": np.pad(OTHER_IDS, [(0, 0), (0, 2)])}
-    return PADDED_IDS
+        return {"premise": IDS, "hypothesis": np.tile(np.pad(OTHER_IDS, [(0, 0), (0, 2)]), (5, 1))}
+    return IDS
 
 
 def _directions(model):
@@ -60,7 +66,7 @@ def test_looking_up_equals_multiplying(factory, bidirectional, layers):
     assert LOOKED_UP in model.get_layer("encoder").code_path["input_projection"]
     twin = _multiplying_twin(model, config)
     inputs = _inputs(factory)
-    for _ in range(2):  # the table is made at the first call (24 tokens >= 12 ids), then read
+    for _ in range(2):  # the table is made at the first call (120 tokens >= 12 ids), then read
         np.testing.assert_allclose(predict(model, inputs), predict(twin, inputs), atol=TOLERANCE)
     assert all(bool(p.table_made.numpy()) for p in _projections(model))
     # Compiled (Keras' predict), XLA loops and all.
@@ -69,15 +75,23 @@ def test_looking_up_equals_multiplying(factory, bidirectional, layers):
 
 
 def test_the_table_waits_until_it_pays_and_a_changed_weight_is_always_seen():
-    config = _config()
+    config = _config(vocabulary_size=1000, units=64)
     model = models.build(config)
     twin = _multiplying_twin(model, config)
     (projections,) = _projections(model)
-    short = PADDED_IDS[:1, :3]  # 3 tokens: the table (12 ids) costs four such calls
+    least = projections.least_tokens()
+    assert least == -(-48 * (1000 * 3 + 3 * 256 + 256) // (3 * 256)) == 252
+    batch = np.random.default_rng(2).integers(1, 1000, size=(8, 32)).astype("int32")  # 256 tokens
+    small = batch[:1, :20]
+
+    # The table (1000 ids) costs four such calls; until then they multiply.
     for call in range(1, 5):
-        np.testing.assert_allclose(predict(model, short), predict(twin, short), atol=TOLERANCE)
-        assert int(projections.tokens_seen.numpy()) == 3 * call
+        np.testing.assert_allclose(predict(model, batch), predict(twin, batch), atol=TOLERANCE)
+        assert int(projections.tokens_seen.numpy()) == 256 * call
         assert bool(projections.table_made.numpy()) == (call == 4)
+    # A call too small to pay for the comparison multiplies and is not counted.
+    np.testing.assert_allclose(predict(model, small), predict(twin, small), atol=TOLERANCE)
+    assert int(projections.tokens_seen.numpy()) == 4 * 256
 
     # Any change to E, W or b, made any way, sends the next call back to multiplying.
     embeddings = model.get_layer("embedding").embeddings
@@ -90,13 +104,14 @@ def test_the_table_waits_until_it_pays_and_a_changed_weight_is_always_seen():
         lambda: _perturbed(model),
     ]
     for change in changes:
-        predict(model, PADDED_IDS)  # a table made from the weights before the change
+        for _ in range(4):  # a table made from the weights before the change
+            predict(model, batch)
         assert bool(projections.table_made.numpy())
         change()
         twin.set_weights(model.get_weights())
-        np.testing.assert_allclose(predict(model, short), predict(twin, short), atol=TOLERANCE)
+        np.testing.assert_allclose(predict(model, batch), predict(twin, batch), atol=TOLERANCE)
         assert not bool(projections.table_made.numpy())
-        assert int(projections.tokens_seen.numpy()) == 3
+        assert int(projections.tokens_seen.numpy()) == 256
 
 
 @pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
@@ -104,12 +119,12 @@ def test_training_then_predicting_uses_the_trained_weights(tmp_path):
     config = _config(bidirectional=True)
     model = models.build(config)
     model.compile(optimizer=keras.optimizers.Adam(0.05), loss="sparse_categorical_crossentropy")
-    targets = np.array([0, 1, 1, 0])
-    before = model.predict(PADDED_IDS, verbose=0)
-    model.fit(PADDED_IDS, targets, epochs=3, verbose=0)
-    after = model.predict(PADDED_IDS, verbose=0)
+    targets = np.tile([0, 1, 1, 0], 5)
+    before = model.predict(IDS, verbose=0)
+    model.fit(IDS, targets, epochs=3, verbose=0)
+    after = model.predict(IDS, verbose=0)
     assert np.abs(after - before).max() > 1e-3  # the weights did change
-    np.testing.assert_allclose(after, _multiplying_twin(model, config).predict(PADDED_IDS, verbose=0),
+    np.testing.assert_allclose(after, _multiplying_twin(model, config).predict(IDS, verbose=0),
                                atol=TOLERANCE)
 
     # Weights loaded from a file replace the ones the table was made from.
@@ -117,7 +132,7 @@ def test_training_then_predicting_uses_the_trained_weights(tmp_path):
     _perturbed(other)
     other.save_weights(tmp_path / "other.weights.h5")
     model.load_weights(tmp_path / "other.weights.h5")
-    np.testing.assert_allclose(model.predict(PADDED_IDS, verbose=0), predict(other, PADDED_IDS),
+    np.testing.assert_allclose(model.predict(IDS, verbose=0), predict(other, IDS),
                                atol=TOLERANCE)
 
 
@@ -128,11 +143,11 @@ def test_gradients_at_inference_are_those_of_multiplying():
     model = models.build(config)
     _perturbed(model)
     twin = _multiplying_twin(model, config)
-    predict(model, PADDED_IDS)  # the table is made: the next call reads it
+    predict(model, IDS)  # the table is made: the next call reads it
 
     def gradients(m):
         with tf.GradientTape() as tape:
-            loss = tf.reduce_sum(m(PADDED_IDS, training=False) * np.arange(1, 3, dtype="float32"))
+            loss = tf.reduce_sum(m(IDS, training=False) * np.arange(1, 3, dtype="float32"))
         return [tf.convert_to_tensor(g).numpy() for g in tape.gradient(loss, m.trainable_weights)]
 
     ours, theirs = gradients(model), gradients(twin)
@@ -146,7 +161,7 @@ def test_the_cache_is_not_part_of_the_model(tmp_path):
     config = _config(bidirectional=True)
     model = models.build(config)
     _perturbed(model)
-    predict(model, PADDED_IDS)
+    predict(model, IDS)
     unlinked = keras.models.clone_model(model)  # rebuilt from the config: no link, no cache
     assert LOOKED_UP not in unlinked.get_layer("encoder").code_path["input_projection"]
     assert len(model.weights) == len(unlinked.weights)
@@ -157,7 +172,7 @@ def test_the_cache_is_not_part_of_the_model(tmp_path):
 
     loaded = zoo.load(tmp_path / "model.keras")  # zoo.load links again, from the graph
     assert LOOKED_UP in loaded.get_layer("encoder").code_path["input_projection"]
-    np.testing.assert_allclose(predict(loaded, PADDED_IDS), predict(model, PADDED_IDS), atol=TOLERANCE)
+    np.testing.assert_allclose(predict(loaded, IDS), predict(model, IDS), atol=TOLERANCE)
     assert link_input_embeddings(loaded) == {"encoder": loaded.get_layer("encoder").code_path["input_projection"]}
 
 
@@ -177,16 +192,16 @@ def test_where_it_does_not_fold_it_says_why(monkeypatch):
     model = models.build(_config())
     path = model.get_layer("encoder").code_path["input_projection"]
     assert path.startswith("multiplied (the table would take") and "TABLE_LIMIT_BYTES" in path
-    np.testing.assert_allclose(predict(model, PADDED_IDS), predict(model, PADDED_IDS))
+    np.testing.assert_allclose(predict(model, IDS), predict(model, IDS))
 
 
 def test_an_id_outside_the_vocabulary_is_refused_on_both_paths():
     import tensorflow as tf
 
     model = models.build(_config())
-    bad = PADDED_IDS.copy()
+    bad = IDS.copy()
     bad[1, 2] = VOCABULARY_SIZE + 3
-    predict(model, PADDED_IDS)  # the table exists
+    predict(model, IDS)  # the table exists
     for _ in range(2):
         with pytest.raises(tf.errors.InvalidArgumentError, match="not in"):
             predict(model, bad)
@@ -198,11 +213,11 @@ def test_a_model_compiled_whole_by_xla_looks_up_too():
     model = models.build(config)
     model.compile(optimizer=keras.optimizers.Adam(0.05), loss="sparse_categorical_crossentropy",
                   jit_compile=True)
-    targets = np.array([0, 1, 1, 0])
+    targets = np.tile([0, 1, 1, 0], 5)
     for _ in range(2):  # each round: a training step, then predictions from the new weights
-        model.train_on_batch(PADDED_IDS, targets)
+        model.train_on_batch(IDS, targets)
         twin = _multiplying_twin(model, config)
         for _ in range(2):
-            np.testing.assert_allclose(model.predict_on_batch(PADDED_IDS), predict(twin, PADDED_IDS),
+            np.testing.assert_allclose(model.predict_on_batch(IDS), predict(twin, IDS),
                                        atol=TOLERANCE)
     assert all(bool(p.table_made.numpy()) for p in _projections(model))
