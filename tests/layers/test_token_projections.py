@@ -14,9 +14,11 @@ LOOKED_UP = "looked up per token id"
 OTHER_IDS = np.array([[5, 9, 0, 0], [2, 3, 4, 0], [7, 0, 0, 0], [8, 6, 10, 11]], dtype="int32")
 
 
-# 120 tokens: enough for a lookup to pay for comparing the weights of a 12 x 3 embedding and an
-# LSTM of 5 units (`TokenProjections.least_tokens`: 93).
-IDS = np.tile(PADDED_IDS, (5, 1))
+# 32 rows, 192 tokens: enough for a lookup to pay for comparing the weights of a 12 x 3 embedding
+# and an LSTM of 5 units (`TokenProjections.least_tokens`: 93), and a batch that a layer alone
+# runs as two half-batch loops (`fused_lstm_tf.MIN_HALVES_BATCH`).
+# Shuffled, so that the two halves differ.
+IDS = np.tile(PADDED_IDS, (8, 1))[np.random.default_rng(3).permutation(32)]
 
 
 def _config(factory="acceptor", bidirectional=False, layers=1, implementation="fused",
@@ -29,7 +31,7 @@ def _config(factory="acceptor", bidirectional=False, layers=1, implementation="f
 
 def _inputs(factory):
     if factory == "pair_encoder":
-        return {"premise": IDS, "hypothesis": np.tile(np.pad(OTHER_IDS, [(0, 0), (0, 2)]), (5, 1))}
+        return {"premise": IDS, "hypothesis": np.tile(np.pad(OTHER_IDS, [(0, 0), (0, 2)]), (8, 1))[::-1]}
     return IDS
 
 
@@ -66,9 +68,12 @@ def test_looking_up_equals_multiplying(factory, bidirectional, layers):
     assert LOOKED_UP in model.get_layer("encoder").code_path["input_projection"]
     twin = _multiplying_twin(model, config)
     inputs = _inputs(factory)
-    for _ in range(2):  # the table is made at the first call (120 tokens >= 12 ids), then read
+    for _ in range(2):  # the table is made at the first call (192 tokens >= 12 ids), then read
         np.testing.assert_allclose(predict(model, inputs), predict(twin, inputs), atol=TOLERANCE)
     assert all(bool(p.table_made.numpy()) for p in _projections(model))
+    # Two half-batch loops where the layer runs alone; one loop per direction and per call else.
+    alone = not bidirectional and factory != "pair_encoder"
+    assert [d.alone_at_inference for d in _directions(model)] == [alone] * (1 + bidirectional)
     # Compiled (Keras' predict), XLA loops and all.
     np.testing.assert_allclose(model.predict(inputs, verbose=0), twin.predict(inputs, verbose=0),
                                atol=TOLERANCE)
@@ -119,7 +124,7 @@ def test_training_then_predicting_uses_the_trained_weights(tmp_path):
     config = _config(bidirectional=True)
     model = models.build(config)
     model.compile(optimizer=keras.optimizers.Adam(0.05), loss="sparse_categorical_crossentropy")
-    targets = np.tile([0, 1, 1, 0], 5)
+    targets = np.tile([0, 1, 1, 0], 8)
     before = model.predict(IDS, verbose=0)
     model.fit(IDS, targets, epochs=3, verbose=0)
     after = model.predict(IDS, verbose=0)
@@ -213,7 +218,7 @@ def test_a_model_compiled_whole_by_xla_looks_up_too():
     model = models.build(config)
     model.compile(optimizer=keras.optimizers.Adam(0.05), loss="sparse_categorical_crossentropy",
                   jit_compile=True)
-    targets = np.tile([0, 1, 1, 0], 5)
+    targets = np.tile([0, 1, 1, 0], 8)
     for _ in range(2):  # each round: a training step, then predictions from the new weights
         model.train_on_batch(IDS, targets)
         twin = _multiplying_twin(model, config)

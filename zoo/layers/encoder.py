@@ -303,14 +303,17 @@ class SequenceEncoder(keras.layers.Layer):
         lengths = padding_lengths(mask)
         return lengths if is_right_padded(mask, lengths) else None
 
-    def link_input_embedding(self, embedding) -> str:
+    def link_input_embedding(self, embedding, calls_per_graph: int = 1) -> str:
         """Declares that this encoder's inputs are `embedding(token_ids)` (dropout aside), so that
         inference given `token_ids` looks the first layer's input projection up per token instead
         of multiplying (fused LSTM only; see `FusedLSTM.link_input_embedding`). The factories link
-        it (`zoo.models.components.link_input_embeddings`). Returns `code_path["input_projection"]`.
+        it (`zoo.models.components.link_input_embeddings`). `calls_per_graph`: how many times
+        one model calls this encoder (the pair encoder: twice, side by side).
+        Returns `code_path["input_projection"]`.
         """
+        alone = calls_per_graph == 1 and not self.bidirectional
         for direction in self._first_fused_directions():
-            direction.link_input_embedding(embedding)
+            direction.link_input_embedding(embedding, alone=alone)
         return self.code_path.get("input_projection", "multiplied (not a fused LSTM)")
 
     def _first_fused_directions(self) -> list:

@@ -64,14 +64,20 @@ class FusedLSTM(keras.layers.RNN):
         self._token_projections = None  # fused_lstm_tf.TokenProjections, or None
         self._call_token_ids = None  # the current call's token ids, read by inner_loop
         self._fold_reason = "no embedding linked"
+        # Whether nothing else runs beside this layer's inference loop (not one direction of a
+        # bidirectional layer, not an encoder called twice in one graph): the lookup path then
+        # runs two half-batch loops at once. Set by `link_input_embedding`.
+        self.alone_at_inference = False
 
-    def link_input_embedding(self, embedding) -> str:
+    def link_input_embedding(self, embedding, alone: bool = False) -> str:
         """Declares that this layer's inputs are `embedding(token_ids)` (at inference: dropout
         off), so that calls given `token_ids` look each token's input projection up in a table
-        instead of multiplying (`fused_lstm_tf.TokenProjections`). `None` unlinks.
+        instead of multiplying (`fused_lstm_tf.TokenProjections`). `None` unlinks. `alone`:
+        nothing else runs beside this layer's loop (see `alone_at_inference`).
 
         Returns why it folds or does not (also in `input_projection`).
         """
+        self.alone_at_inference = alone
         self._input_embedding, self._token_projections = None, None
         self._fold_reason = self._fold_refusal(embedding)
         if self._fold_reason is None:
@@ -160,7 +166,8 @@ class FusedLSTM(keras.layers.RNN):
                 inputs, ops.cast(self._input_embedding().embeddings, dtype), kernel, recurrent_kernel,
                 bias, h0, c0, self._token_projections, mask=mask,
                 zero_output_for_mask=self.zero_output_for_mask,
-                return_sequences=self.return_sequences, xla=xla)
+                return_sequences=self.return_sequences, xla=xla,
+                batch_halves=self.alone_at_inference)
         elif training:
             outputs, h, c = fused_lstm_tf.lstm_sequence(
                 inputs, h0, c0, *weights, mask=mask, recurrent_mask=recurrent_mask,

@@ -95,7 +95,8 @@ def link_input_embeddings(model: keras.Model) -> dict[str, str]:
             if token_ids is not None:
                 embeddings.add(_embedding_behind(node.arguments.args[0], token_ids))
         if len(embeddings) == 1 and None not in embeddings:  # one embedding behind every call
-            linked[layer.name] = layer.link_input_embedding(embeddings.pop())
+            linked[layer.name] = layer.link_input_embedding(
+                embeddings.pop(), calls_per_graph=len(layer._inbound_nodes))
     return linked
 
 
