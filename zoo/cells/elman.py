@@ -33,6 +33,6 @@ class ElmanCell(RecurrentCell):
         h_previous = states[0] if isinstance(states, (list, tuple)) else states
         inputs, h_dropped = self.dropped_inputs(inputs, h_previous, training)
         h = ops.tanh(
-            ops.matmul(inputs, self.kernel) + self.bias + ops.matmul(h_dropped, self.recurrent_kernel)
+            ops.add(ops.matmul(inputs, self.kernel), self.bias) + ops.matmul(h_dropped, self.recurrent_kernel)
         )
         return h, [h]

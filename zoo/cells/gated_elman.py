@@ -51,7 +51,7 @@ class GatedElmanCell(RecurrentCell):
     def call(self, inputs, states, training=None):
         h_previous = states[0] if isinstance(states, (list, tuple)) else states
         inputs, h_dropped = self.dropped_inputs(inputs, h_previous, training)
-        projected = ops.matmul(inputs, self.kernel) + self.bias
+        projected = ops.add(ops.matmul(inputs, self.kernel), self.bias)
         forget_input, candidate_input = ops.split(projected, 2, axis=-1)
         forget = ops.sigmoid(forget_input + ops.matmul(h_dropped, self.recurrent_kernel))
         h = h_previous * forget + ops.tanh(candidate_input)

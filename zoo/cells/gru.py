@@ -41,9 +41,9 @@ class GRUCell(RecurrentCell):
         # convert first: Keras' jax `unstack` hands the Variable itself to `lax.index_in_dim`,
         # which recent jax refuses ("Triggering __jax_array__() ... no longer supported").
         input_bias, recurrent_bias = ops.unstack(ops.convert_to_tensor(self.bias), 2, axis=0)
-        x_z, x_r, x_h = ops.split(ops.matmul(inputs, self.kernel) + input_bias, 3, axis=-1)
+        x_z, x_r, x_h = ops.split(ops.add(ops.matmul(inputs, self.kernel), input_bias), 3, axis=-1)
         h_z, h_r, h_h = ops.split(
-            ops.matmul(h_dropped, self.recurrent_kernel) + recurrent_bias, 3, axis=-1
+            ops.add(ops.matmul(h_dropped, self.recurrent_kernel), recurrent_bias), 3, axis=-1
         )
         z = ops.sigmoid(x_z + h_z)
         r = ops.sigmoid(x_r + h_r)

@@ -59,7 +59,7 @@ class LSTMCell(RecurrentCell):
     def call(self, inputs, states, training=None):
         h_previous, c_previous = states
         inputs, h_dropped = self.dropped_inputs(inputs, h_previous, training)
-        z = ops.matmul(inputs, self.kernel) + ops.matmul(h_dropped, self.recurrent_kernel) + self.bias
+        z = ops.add(ops.matmul(inputs, self.kernel), self.bias) + ops.matmul(h_dropped, self.recurrent_kernel)
         z_i, z_f, z_g, z_o = ops.split(z, 4, axis=-1)
         i = ops.sigmoid(z_i)
         f = ops.sigmoid(z_f)
