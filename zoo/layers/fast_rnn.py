@@ -31,12 +31,11 @@ def _project(cell, inputs):
     # One 2-D product (batch*time, input_dim) @ (input_dim, gates*units): a 3-D @ 2-D matmul
     # becomes a broadcast batched product in TensorFlow, whose kernel gradient is a sum of
     # per-example products.
+    # `ops.add` with the bias, before reshaping: TensorFlow fuses it with the product (BiasAdd).
     shape = ops.shape(inputs)
     flat = ops.reshape(inputs, (-1, shape[-1]))
-    projected = ops.reshape(ops.matmul(flat, cell.kernel), (shape[0], shape[1], -1))
-    if isinstance(cell, GRUCell):
-        return projected + ops.convert_to_tensor(cell.bias)[0]
-    return projected + cell.bias
+    bias = ops.convert_to_tensor(cell.bias)[0] if isinstance(cell, GRUCell) else cell.bias
+    return ops.reshape(ops.add(ops.matmul(flat, cell.kernel), bias), (shape[0], shape[1], -1))
 
 
 def time_major_inputs(cell, sequences, mask, training):
@@ -90,7 +89,7 @@ def _gru_step(cell, projected, states, training):
     h_previous = states[0]
     h_dropped = _recurrent_state(cell, h_previous, training)
     recurrent_bias = ops.convert_to_tensor(cell.bias)[1]
-    h_projected = ops.matmul(h_dropped, cell.recurrent_kernel) + recurrent_bias
+    h_projected = ops.add(ops.matmul(h_dropped, cell.recurrent_kernel), recurrent_bias)
     x_z, x_r, x_h = ops.split(projected, 3, axis=-1)
     h_z, h_r, h_h = ops.split(h_projected, 3, axis=-1)
     z = ops.sigmoid(x_z + h_z)
