@@ -4,7 +4,10 @@ Standard configuration: batch 64, length 100, embedding 128, hidden 256, one lay
 classes on the last state, float32, synthetic ids (no padding). Every candidate runs in this one
 process; each round times every candidate once (train steps, then inference steps) in a rotated
 order, and the reported ratio is the median over rounds of (candidate / Keras LSTM in the same
-round), so a machine shared with other jobs shifts both sides of each ratio together.
+round), so a machine shared with other jobs shifts both sides of each ratio together. Inference
+runs on a second instance of each model whose weights stay fixed (a trained model serving or
+evaluating); "weights change per call" shows the zoo's fused LSTM when they change before every
+call (its table of token projections then never pays).
 
 Candidates:
   - zoo acceptor (`zoo.models.acceptor`) for every cell kind x implementation (builtin, custom,
