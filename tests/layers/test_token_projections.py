@@ -226,3 +226,17 @@ def test_a_model_compiled_whole_by_xla_looks_up_too():
             np.testing.assert_allclose(model.predict_on_batch(IDS), predict(twin, IDS),
                                        atol=TOLERANCE)
     assert all(bool(p.table_made.numpy()) for p in _projections(model))
+
+
+def test_the_table_has_the_compute_dtype():
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        config = _config()
+        model = models.build(config)
+        twin = _multiplying_twin(model, config)
+        for _ in range(2):
+            np.testing.assert_allclose(predict(model, IDS), predict(twin, IDS), atol=1e-2)
+        (projections,) = _projections(model)
+        assert projections.table.dtype.name == "bfloat16" and bool(projections.table_made.numpy())
+    finally:
+        keras.mixed_precision.set_global_policy("float32")

@@ -86,7 +86,7 @@ class FusedLSTM(keras.layers.RNN):
             self._input_embedding = weakref.ref(embedding)
             self._token_projections = fused_lstm_tf.TokenProjections(
                 f"{self.name}_token_projections", embedding.input_dim, embedding.output_dim,
-                self.cell.units, self.cell.kernel.dtype)
+                self.cell.units, self.compute_dtype)
         return self.input_projection
 
     def _fold_refusal(self, embedding):
