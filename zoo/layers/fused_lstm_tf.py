@@ -405,9 +405,10 @@ def lstm_sequence_inference(inputs, initial_h, initial_c, kernel, recurrent_kern
 
 # --- inference from token ids: the input projection looked up, not multiplied --------------------
 
-# The largest table a `TokenProjections` keeps (vocabulary x 4 units float32); a larger one is
-# not built and the layer projects its inputs as usual.
-TABLE_LIMIT_BYTES = 256 * 2**20
+# The largest table a `TokenProjections` keeps (vocabulary x 4 units float32; 32k ids at 256
+# units); a larger one is not built and the layer multiplies as usual. The table is allocated
+# when a model is built, so training-only runs carry it too: keep it bounded.
+TABLE_LIMIT_BYTES = 128 * 2**20
 # What comparing one number of the weights costs, in multiply-adds of the input projection
 # (see `TokenProjections.least_tokens`).
 COMPARED_NUMBER_MACS = 48
