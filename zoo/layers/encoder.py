@@ -245,12 +245,10 @@ class SequenceEncoder(keras.layers.Layer):
         compile time (`zoo.training.compile_defaults(jit_compile=...)`), not here.
         """
         path = describe_path(self.cell, self.implementation_used, self.use_cudnn)
-        if self.implementation_used == "fused" and fused_kernel_available():
-            first = self.recurrent_layers[0]
-            xla_loops = getattr(first, "forward_layer", first).xla_loops
-            path["xla_loops"] = {"auto": "XLA when the (time, batch) shape is fixed at trace time",
-                                 True: "XLA", False: "no XLA"}[xla_loops]
         fused = self._first_fused_directions()
+        if fused and fused_kernel_available():
+            path["xla_loops"] = {"auto": "XLA when the (time, batch) shape is fixed at trace time",
+                                 True: "XLA", False: "no XLA"}[fused[0].xla_loops]
         if fused:
             path["input_projection"] = fused[0].input_projection
         if self.cudnn_by_lengths:

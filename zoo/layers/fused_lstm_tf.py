@@ -455,9 +455,11 @@ class TokenProjections:
 
         with tf.init_scope():  # eager, even when a layer is linked while a graph is traced
             self.table = variable("table", tf.zeros([vocabulary_size, 4 * units], dtype))
+            # The weights the counting started from. Zeros at first: a model whose weights are
+            # not all zeros is seen as changed at its first call, which starts the count; one
+            # whose weights are zeros starts counting from these, which are its weights.
             self.sources = [variable(f"source_{index}", tf.zeros(shape, dtype)) for index, shape in
                             enumerate([(vocabulary_size, input_dim), (input_dim, 4 * units), (4 * units,)])]
-            self.sources_copied = variable("sources_copied", False)
             self.table_made = variable("table_made", False)
             # Tokens looked up since the weights last changed (int64: a long-serving model).
             self.tokens_seen = variable("tokens_seen", tf.constant(0, tf.int64))
@@ -467,14 +469,11 @@ class TokenProjections:
         return vocabulary_size * 4 * units * 4
 
     def _unchanged(self, sources):
-        return tf.cond(self.sources_copied.read_value(),
-                       lambda: _same_bits(sources, [copy.read_value() for copy in self.sources]),
-                       lambda: tf.constant(False))
+        return _same_bits(sources, [copy.read_value() for copy in self.sources])
 
     def _note_change(self, sources):
         updates = [copy.assign(value) for copy, value in zip(self.sources, sources)]
-        updates += [self.sources_copied.assign(True), self.table_made.assign(False),
-                    self.tokens_seen.assign(0)]
+        updates += [self.table_made.assign(False), self.tokens_seen.assign(0)]
         with tf.control_dependencies(updates):
             return tf.constant(True)
 
@@ -500,9 +499,6 @@ class TokenProjections:
         input_dim, width = self.sources[1].shape
         compared = sum(source.shape.num_elements() for source in self.sources)
         return -(-COMPARED_NUMBER_MACS * compared // (input_dim * width))
-
-    def stored(self):
-        return self.table.read_value()
 
     def made_now(self, embeddings, kernel, bias):
         """The table made from the current weights (stored for the next calls)."""
@@ -548,7 +544,7 @@ def lstm_sequence_folded(token_ids, embeddings, kernel, recurrent_kernel, bias, 
         def looked_up():
             made, due = projections.choose(embeddings, kernel, bias, tf.size(token_ids))
             return tf.cond(
-                made, lambda: loops_over(projections.stored()),
+                made, lambda: loops_over(projections.table.read_value()),
                 lambda: tf.cond(due, lambda: loops_over(projections.made_now(embeddings, kernel, bias)),
                                 multiplied))
 
