@@ -1,5 +1,6 @@
 """zoo.training: the accuracy and the loss count every real token once, whatever the batch widths."""
 import numpy as np
+import pytest
 
 import keras
 
@@ -52,3 +53,26 @@ def test_tagging_loss_is_the_mean_over_real_tokens_whatever_the_batch_width():
     narrow = model.test_on_batch(ids, labels, sample_weight=token_weights(ids), return_dict=True)["loss"]
     wide = model.test_on_batch(wide_ids, wide_labels, sample_weight=token_weights(wide_ids), return_dict=True)["loss"]
     assert abs(narrow - expected) < 1e-5 and abs(wide - expected) < 1e-5
+
+
+def test_xla_choice_and_the_training_path_line(caplog):
+    import logging
+
+    from zoo import models
+    from zoo.training import TrainingConfig, choose_jit_compile, training_path
+
+    assert choose_jit_compile("on") == (True, "forced on")
+    assert choose_jit_compile(False) == (False, "forced off")
+    jit, reason = choose_jit_compile("auto")
+    assert jit is False and "CPU" in reason  # TensorFlow on a CPU: XLA measured slower
+    with pytest.raises(ValueError, match="jit_compile"):
+        choose_jit_compile("sometimes")
+    config = models.AcceptorConfig(vocabulary_size=12, embedding_dim=3,
+                                   encoder=models.EncoderConfig(cell="gru", implementation="builtin", units=4))
+    with caplog.at_level(logging.INFO, logger="zoo.training"):
+        model = TrainingConfig(jit_compile="off").compile(models.acceptor(config))
+    line = training_path(model)
+    assert line.startswith("encoder: ") and line.endswith("XLA off") and "GRU" in line
+    assert "\n" not in line and len(line) < 160  # one short line; the detail is in code_path
+    assert any("training path: " + line in record.getMessage() for record in caplog.records)
+    assert not [name for name in vars(model) if name.startswith("zoo_")]

@@ -69,7 +69,8 @@ def _register_zoo_objects() -> None:
 def load(path: str | Path, compile: bool = True):
     """Loads a zoo model from a `.keras` file or a run folder (its `model.keras`), in safe mode.
 
-    A run folder's `config.json`, if present, is attached as `model.zoo_config`.
+    A zoo model comes back as its class (`zoo.models.Acceptor`, ...), its config in
+    `model.config`.
 
     Raises:
         FileNotFoundError: no such file or run folder.
@@ -96,14 +97,6 @@ def load(path: str | Path, compile: bool = True):
                 f"@keras.saving.register_keras_serializable and import it first); nothing from "
                 f"the file was executed (safe mode)") from None
         raise
-    from zoo.models.components import link_input_embeddings
-
-    link_input_embeddings(model)  # the links are not saved; the graph shows them
-    config_file = Path(path) / "config.json" if Path(path).is_dir() else None
-    if config_file is not None and config_file.exists():
-        from zoo.models.config import config_from_json
-
-        model.zoo_config = config_from_json(config_file.read_text())
     return model
 
 

@@ -18,37 +18,24 @@ from zoo.models.config import JSONConfig, _check_types, _fail
 logger = logging.getLogger("zoo.training")
 
 JIT_COMPILE_VALUES = ("auto", "on", "off")
-# Cell kinds whose builtin Keras layer could take XLA on CPU, and whether it was measured faster
-# there. benchmarks/RESULTS.md (2-core CPU shared with other jobs): XLA trained the standard
-# LSTM at 0.29-0.44x and the GRU at 0.36x of the same path without XLA, and bucketed batches
-# recompile per width; so "auto" keeps XLA off on CPU until a measurement says otherwise.
-XLA_CELLS = ("lstm", "gru")
-CPU_XLA_MEASURED_FASTER = False
 
 
-def _encoders(model: keras.Model) -> list:
+def encoders(model: keras.Model) -> list:
+    """The model's `SequenceEncoder` layers (the zoo's models hold them at the top level)."""
     from zoo.layers import SequenceEncoder
 
-    try:
-        layers = list(model._flatten_layers(include_self=False, recursive=True))
-    except AttributeError:  # pragma: no cover - older Keras
-        layers = list(model.layers)
-    found = []
-    for layer in layers:
-        if isinstance(layer, SequenceEncoder) and all(layer is not seen for seen in found):
-            found.append(layer)
-    return found
+    return [layer for layer in model.layers if isinstance(layer, SequenceEncoder)]
 
 
-def choose_jit_compile(model: keras.Model, jit_compile="auto", fixed_width: bool = False):
-    """Whether to compile with XLA (True, False, or "auto": Keras' own choice), and why.
+def choose_jit_compile(jit_compile="auto"):
+    """Whether to compile the whole training step with XLA (True, False, or "auto": Keras' own
+    choice), and why.
 
-    `"on"`/True and `"off"`/False force it. `"auto"` turns XLA on only where it was measured to
-    help (benchmarks/RESULTS.md), which on CPU is nowhere so far (`CPU_XLA_MEASURED_FASTER`).
-    The conditions it checks: TensorFlow backend and no GPU visible (elsewhere Keras' own "auto"
-    decides, as before), every encoder on the builtin LSTM/GRU path, and batches of one fixed
-    width (`fixed_width`; with bucketed or per-batch padding every new width is a new XLA
-    compilation, which costs more than XLA saves in an epoch).
+    `"on"`/True and `"off"`/False force it. `"auto"` leaves it to Keras on other backends and
+    wherever a GPU is visible (its cuDNN path turns XLA off), and keeps it off on a CPU with
+    TensorFlow, where XLA trained the recurrent layers slower and recompiles for every batch width
+    (benchmarks/RESULTS.md, session 1). The fused LSTM compiles its own loops with XLA where it
+    pays, whatever this says.
     """
     if jit_compile in (True, "on"):
         return True, "forced on"
@@ -57,39 +44,31 @@ def choose_jit_compile(model: keras.Model, jit_compile="auto", fixed_width: bool
     if jit_compile != "auto":
         raise ValueError(f"jit_compile must be one of {JIT_COMPILE_VALUES} or a bool, got {jit_compile!r}")
     if keras.backend.backend() != "tensorflow":
-        return "auto", f"auto: Keras' choice ({keras.backend.backend()} backend)"
+        return "auto", f"Keras' choice ({keras.backend.backend()} backend)"
     from zoo.layers.encoder import visible_gpus
 
     if visible_gpus():
-        return "auto", "auto: Keras' choice (GPU visible; its cuDNN path turns XLA off)"
-    encoders = _encoders(model)
-    if not encoders:
-        return False, "auto: off (no zoo encoder)"
-    for encoder in encoders:
-        if encoder.implementation_used != "builtin" or encoder.cell not in XLA_CELLS:
-            return False, f"auto: off ({encoder.code_path['layer']} not measured faster with XLA)"
-    if not fixed_width:
-        return False, "auto: off (batch widths vary: each width would recompile)"
-    if not CPU_XLA_MEASURED_FASTER:
-        return False, "auto: off (XLA measured slower on CPU, benchmarks/RESULTS.md)"
-    return True, "auto: on (CPU, builtin LSTM/GRU, fixed batch width)"
+        return "auto", "Keras' choice (GPU visible)"
+    return False, "off on CPU (measured slower)"
 
 
-def describe_training_path(model: keras.Model) -> str:
-    """One line: each encoder's path (implementation, cuDNN, the fused loops' XLA and input
-    projection, how padding reaches cuDNN) and the model's XLA on/off."""
-    parts = []
-    for encoder in _encoders(model):
+def _summary(encoder) -> str:
+    summary = getattr(encoder, "path_summary", None)  # TODO(lead): the encoder's one-line summary
+    if summary is None:
         path = encoder.code_path
-        cudnn = "cuDNN eligible" if path["cudnn_eligible"] else "no cuDNN"
-        gpu = "GPU visible" if path["gpu_visible"] else "no GPU"
-        details = [cudnn, gpu] + [f"{label}: {path[key]}" for key, label in
-                                  (("xla_loops", "its loops"), ("input_projection", "input projection"),
-                                   ("padding", "padding")) if key in path]
-        parts.append(f"{encoder.name}: {path['implementation']} {path['layer']} ({', '.join(details)})")
-    jit = getattr(model, "zoo_jit_compile", None)
+        summary = f"{path['implementation']} {path['layer']}"
+    return summary
+
+
+def training_path(model: keras.Model) -> str:
+    """One short line: what each encoder runs, and whether the compiled step uses XLA.
+
+    The full detail of each encoder is its `code_path` (also written to the run's `recipe.json`).
+    """
+    parts = [f"{encoder.name}: {_summary(encoder)}" for encoder in encoders(model)]
+    jit = getattr(model, "jit_compile", None)  # set by compile ("auto" resolved by Keras)
     if jit is not None:
-        parts.append(f"XLA {'on' if jit[0] else 'off'} [{jit[1]}]")
+        parts.append(f"XLA {'on' if jit else 'off'}")
     return "; ".join(parts) or "no zoo encoder"
 
 
@@ -118,7 +97,6 @@ def compile_defaults(
     optimizer: str = "adam",
     clipnorm: float | None = None,
     jit_compile="auto",
-    fixed_width: bool = False,
     **overrides,
 ) -> keras.Model:
     """Compiles with Adam, sparse categorical cross-entropy and accuracy; returns the model.
@@ -132,9 +110,8 @@ def compile_defaults(
         optimizer: "adam" or "sgd" (SGD with Nesterov momentum 0.9).
         clipnorm: clip each gradient to this norm (helps against exploding gradients in RNNs).
         jit_compile: "auto", "on"/True or "off"/False: XLA (see `choose_jit_compile`). The
-            choice and the recurrent path are logged (logger "zoo.training") and kept in
-            `model.zoo_jit_compile` (bool, reason) and `model.zoo_training_path` (one line).
-        fixed_width: every batch has the same width (no bucketing); lets "auto" choose XLA.
+            recurrent path and the XLA choice are logged in one line (logger "zoo.training";
+            `training_path(model)` gives it again).
     """
     optimizers = {
         "adam": lambda: keras.optimizers.Adam(learning_rate, clipnorm=clipnorm),
@@ -147,13 +124,11 @@ def compile_defaults(
         loss=keras.losses.SparseCategoricalCrossentropy(),
         weighted_metrics=[TokenAccuracy(name="accuracy")],
     )
-    jit, reason = choose_jit_compile(model, jit_compile, fixed_width)
+    jit, reason = choose_jit_compile(jit_compile)
     settings["jit_compile"] = jit
     settings.update(overrides)
     model.compile(**settings)
-    model.zoo_jit_compile = (model.jit_compile, reason)  # Keras resolves "auto" in compile
-    model.zoo_training_path = describe_training_path(model)
-    logger.info("training path: %s", model.zoo_training_path)
+    logger.info("training path: %s [XLA: %s]", training_path(model), reason)
     return model
 
 
@@ -179,8 +154,8 @@ class TrainingConfig(JSONConfig):
         bucketing: batch sentences of similar length together (less padding, faster epochs).
         max_vocabulary: keep at most this many most frequent tokens (0: all).
         min_count: drop tokens seen fewer times in the training split.
-        jit_compile: "auto", "on" or "off": XLA compilation (see `choose_jit_compile`; "auto"
-            keeps XLA off on CPU, where it measured slower; Keras' own choice elsewhere).
+        jit_compile: "auto", "on" or "off": XLA compilation of the whole step (see
+            `choose_jit_compile`; "auto" keeps it off on a CPU, Keras' own choice elsewhere).
     """
 
     batch_size: int = 32
@@ -213,7 +188,7 @@ class TrainingConfig(JSONConfig):
 
     def compile(self, model: keras.Model) -> keras.Model:
         return compile_defaults(model, self.learning_rate, self.optimizer, self.clipnorm or None,
-                                jit_compile=self.jit_compile, fixed_width=not self.bucketing)
+                                jit_compile=self.jit_compile)
 
 
 def choose_run_dir(root: str | Path, task: str) -> Path:

@@ -25,7 +25,8 @@ def test_load_a_run_folder_and_its_file(acceptor_export):
     ids = acceptor_export.vectorizer.vectorize(["the movie was great", ""], ragged=False)
     expected = np.asarray(acceptor_export.model(ids, training=False))
     from_folder = zoo.load(acceptor_export.run_dir)
-    assert isinstance(from_folder.zoo_config, zm.AcceptorConfig)
+    assert type(from_folder) is zm.Acceptor and isinstance(from_folder.config, zm.AcceptorConfig)
+    assert from_folder.config == acceptor_export.model.config
     np.testing.assert_allclose(np.asarray(from_folder(ids, training=False)), expected, atol=1e-6)
     from_file = zoo.load(acceptor_export.run_dir / "model.keras")
     np.testing.assert_allclose(np.asarray(from_file(ids, training=False)), expected, atol=1e-6)

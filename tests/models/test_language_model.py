@@ -9,7 +9,7 @@ from zoo.models.language_model import RESERVED_IDS, _Stepper, generate
 
 VOCABULARY = 12
 PATHS = [("lstm", "fused"), ("lstm", "builtin"), ("gru", "builtin"), ("elman", "custom"),
-         ("gated_elman", "hoisted")]
+         ("gated_elman", "custom")]
 
 
 def _model(cell, implementation, seed=0):

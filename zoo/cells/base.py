@@ -15,11 +15,7 @@ from keras import initializers, ops
 # It is not exported under the public `keras.*` namespace, hence the `keras.src` import.
 from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
-
-def _check_rate(name: str, value: float) -> float:
-    if not 0.0 <= value < 1.0:
-        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
-    return float(value)
+from zoo.validation import check_rate
 
 
 class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
@@ -59,8 +55,8 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.recurrent_initializer = initializers.get(recurrent_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
-        self.dropout = _check_rate("dropout", dropout)
-        self.recurrent_dropout = _check_rate("recurrent_dropout", recurrent_dropout)
+        self.dropout = check_rate(type(self).__name__, "dropout", dropout)
+        self.recurrent_dropout = check_rate(type(self).__name__, "recurrent_dropout", recurrent_dropout)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed=seed)
 

@@ -28,10 +28,9 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
+from zoo.conventions import CHAR_IDS, TOKEN_IDS  # noqa: F401  (input names; re-exported)
 from zoo.data.vectorize import OOV_ID, PADDING_ID, TokenVectorizer, at_least_one_char, vectorize
 
-# The input names of a transducer with character features (`zoo.models.transducer`).
-TOKEN_IDS, CHAR_IDS = "token_ids", "char_ids"
 
 PADDING_MODES = ("bucket", "batch", "fixed")
 _CHUNK = 8192

@@ -29,10 +29,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-PADDING_ID = 0
-OOV_ID = 1
-PADDING_TOKEN = ""
-OOV_TOKEN = "[UNK]"
+from zoo.conventions import OOV_ID, OOV_TOKEN, PADDING_ID, PADDING_TOKEN  # noqa: F401  (re-exported)
 
 # Punctuation split off as tokens of its own. English clitics stay in one piece, the way GloVe 6B
 # (Stanford tokenizer) writes them: "don't" -> "do n't", "cat's" -> "cat 's". A clitic's apostrophe

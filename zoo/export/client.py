@@ -167,14 +167,18 @@ def read_lines(file: str) -> list[bytes]:
 
 def predict(path, texts: Sequence = (), file: str | None = None, pair: bool = False,
             top: int = 5, generate: int | None = None, temperature: float = 1.0,
-            seed: int = 0) -> tuple[str, list[dict]]:
-    """Runs an export on command-line inputs; returns (kind, one result per input)."""
+            seed: int = 0, model: ServedModel | None = None) -> tuple[str, list[dict]]:
+    """Runs an export on command-line inputs; returns (kind, one result per input).
+
+    `model`: an already loaded model with `ServedModel`'s interface (default: `ServedModel(path)`;
+    `zoo predict` passes `zoo.export.in_process.RunModel` for a run folder).
+    """
     inputs = list(texts)
     if file is not None:
         inputs += read_lines(file)
     if not inputs:
         raise ValueError("no input: give texts as arguments or --file FILE (one input per line)")
-    model = ServedModel(path)
+    model = ServedModel(path) if model is None else model
     if pair != (model.kind == "classify_pair"):
         if pair:
             raise ValueError("--pair needs a premise/hypothesis model; this export takes one text")

@@ -16,6 +16,8 @@ Guarantees:
   the generic path (`use_cudnn=False`) while the graph is traced, so an export made with a GPU
   visible holds no `CudnnRNN*` op (which has no CPU kernel); the written graph is checked for ops
   without a CPU kernel before it is renamed into place.
+- Frozen: the graph is `zoo.models.inference_model(model)`, where the first fused LSTM layer's
+  input projection `E W + b` is computed once from the trained weights and read per token id.
 - Built with `keras.export.ExportArchive`, the model and the vectorizer's lookup layers tracked
   explicitly.
 """
@@ -33,6 +35,7 @@ import keras
 import tensorflow as tf
 
 from zoo.export import signatures
+from zoo.models import inference_model
 
 KINDS = ("acceptor", "transducer", "pair_encoder", "language_model")
 METADATA_FILE = "metadata.json"
@@ -43,38 +46,29 @@ DEFAULT_ROOT = "saved_models"
 # --- which model is it -------------------------------------------------------------------------
 
 def model_kind(model: keras.Model) -> str:
-    """"acceptor", "transducer", "pair_encoder" or "language_model" (from the config or the name)."""
-    config = getattr(model, "zoo_config", None)
-    if config is not None:
-        by_config = {"AcceptorConfig": "acceptor", "TransducerConfig": "transducer",
-                     "PairEncoderConfig": "pair_encoder", "LanguageModelConfig": "language_model"}
-        if type(config).__name__ in by_config:
-            return by_config[type(config).__name__]
-    if model.name in KINDS:
-        return model.name
-    raise ValueError(
-        f"cannot tell which zoo model {model.name!r} is (expected a model built by "
-        f"zoo.models.acceptor/transducer/pair_encoder/language_model, named one of {KINDS})")
+    """"acceptor", "transducer", "pair_encoder" or "language_model": the model's own `kind`."""
+    from zoo.models import ZooModel
+
+    if not isinstance(model, ZooModel):
+        raise ValueError(
+            f"cannot export {type(model).__name__} {model.name!r}: expected a zoo model "
+            f"(zoo.models.acceptor/transducer/pair_encoder/language_model, or zoo.load of a run)")
+    return model.kind
 
 
 # --- portability: no cuDNN-only ops in the graph -----------------------------------------------
 
-def recurrent_layers(model: keras.Model, kinds=(keras.layers.LSTM, keras.layers.GRU)) -> list:
-    """Every layer of `kinds` (Keras' LSTM/GRU) inside `model`, nested ones included
-    (SequenceEncoder, Bidirectional)."""
-    found, seen, stack = [], set(), [model]
-    while stack:
-        layer = stack.pop()
-        if id(layer) in seen:
-            continue
-        seen.add(id(layer))
-        if isinstance(layer, kinds):
-            found.append(layer)
-        stack.extend(layer._flatten_layers(include_self=False, recursive=True))
-        for attribute in ("forward_layer", "backward_layer", "layer"):  # Bidirectional's copies
-            child = getattr(layer, attribute, None)
-            if isinstance(child, keras.layers.Layer):
-                stack.append(child)
+def recurrent_layers(model: keras.Model) -> list:
+    """Every recurrent layer of the model's encoders, both directions of a bidirectional one."""
+    from zoo.training import encoders
+
+    found = []
+    for encoder in encoders(model):
+        for layer in encoder.recurrent_layers:
+            if isinstance(layer, keras.layers.Bidirectional):
+                found += [layer.forward_layer, layer.backward_layer]
+            else:
+                found.append(layer)
     return found
 
 
@@ -84,28 +78,16 @@ def generic_recurrent_path(model: keras.Model):
 
     Keras decides between cuDNN and its generic loop when a graph is traced; tracing with this
     in force gives a graph that runs on any device (`use_cudnn` is not saved in `get_config`).
-    Likewise every `zoo.layers.FusedLSTM` runs its loops without XLA (a served graph meets
-    texts of every length, and XLA would compile once per shape) and multiplies its input
-    projection (its table of token projections is a cache outside the model's weights).
     """
-    from zoo.layers import FusedLSTM
-
-    layers = recurrent_layers(model)
-    fused = recurrent_layers(model, (FusedLSTM,))
+    layers = [layer for layer in recurrent_layers(model) if hasattr(layer, "use_cudnn")]
     saved = [(layer, layer.use_cudnn) for layer in layers]
-    saved_fused = [(layer, layer.xla_loops, layer.fold_input_projection) for layer in fused]
     try:
         for layer in layers:
             layer.use_cudnn = False
-        for layer in fused:
-            layer.xla_loops = False
-            layer.fold_input_projection = False  # its cache is not part of the model
         yield layers
     finally:
         for layer, value in saved:
             layer.use_cudnn = value
-        for layer, xla_loops, fold in saved_fused:
-            layer.xla_loops, layer.fold_input_projection = xla_loops, fold
 
 
 def graph_op_types(saved_model_dir: str | Path) -> set[str]:
@@ -198,6 +180,32 @@ def _separator(vocabulary: list[str]) -> str:
     return "" if all(len(token) <= 1 for token in vocabulary[2:]) else " "
 
 
+def endpoints(model: keras.Model, encoder: signatures.TextEncoder, kind: str,
+              label_names: list[str] | None, context: int = DEFAULT_CONTEXT) -> dict:
+    """{signature name: (function, input signature)} of the kind, serving_default's first: what
+    an export holds, and what `zoo predict` runs in-process on a run folder."""
+    text = signatures.text_spec
+    if kind == "acceptor":
+        return {"classify": (signatures.classify_fn(model, encoder, label_names), [text("text")])}
+    if kind == "pair_encoder":
+        return {"classify": (signatures.classify_pair_fn(model, encoder, label_names),
+                             [text("premise"), text("hypothesis")])}
+    if kind == "transducer":
+        return {"tag": (signatures.tag_fn(model, encoder, label_names), [text("text")])}
+    if kind == "language_model":
+        vocabulary = encoder.vocabulary()
+        constant = tf.constant(vocabulary, tf.string)
+        return {
+            "next": (signatures.next_fn(model, encoder, context), [text("prefix")]),
+            "generate": (signatures.generate_fn(model, encoder, context, _separator(vocabulary)),
+                         [text("prefix"), tf.TensorSpec([], tf.int32, name="length"),
+                          tf.TensorSpec([], tf.float32, name="temperature"),
+                          tf.TensorSpec([], tf.int64, name="seed")]),
+            "vocabulary": (lambda: {"vocabulary": tf.identity(constant)}, []),
+        }
+    raise ValueError(f"unknown model kind {kind!r}; known: {KINDS}")
+
+
 def build_archive(model: keras.Model, encoder: signatures.TextEncoder, kind: str,
                   label_names: list[str] | None, context: int = DEFAULT_CONTEXT):
     """A `keras.export.ExportArchive` with the kind's signatures (the first is serving_default)."""
@@ -205,30 +213,8 @@ def build_archive(model: keras.Model, encoder: signatures.TextEncoder, kind: str
     archive.track(model)
     for layer in encoder.layers:  # lookup tables are not found through the endpoints alone
         archive.track(layer)
-    text = signatures.text_spec
-    if kind == "acceptor":
-        archive.add_endpoint("classify", signatures.classify_fn(model, encoder, label_names),
-                             input_signature=[text("text")])
-    elif kind == "pair_encoder":
-        archive.add_endpoint("classify", signatures.classify_pair_fn(model, encoder, label_names),
-                             input_signature=[text("premise"), text("hypothesis")])
-    elif kind == "transducer":
-        archive.add_endpoint("tag", signatures.tag_fn(model, encoder, label_names),
-                             input_signature=[text("text")])
-    elif kind == "language_model":
-        vocabulary = encoder.vocabulary()
-        archive.add_endpoint("next", signatures.next_fn(model, encoder, context),
-                             input_signature=[text("prefix")])
-        archive.add_endpoint(
-            "generate", signatures.generate_fn(model, encoder, context, _separator(vocabulary)),
-            input_signature=[text("prefix"), tf.TensorSpec([], tf.int32, name="length"),
-                             tf.TensorSpec([], tf.float32, name="temperature"),
-                             tf.TensorSpec([], tf.int64, name="seed")])
-        constant = tf.constant(vocabulary, tf.string)
-        archive.add_endpoint("vocabulary", lambda: {"vocabulary": tf.identity(constant)},
-                             input_signature=[])
-    else:
-        raise ValueError(f"unknown model kind {kind!r}; known: {KINDS}")
+    for name, (function, input_signature) in endpoints(model, encoder, kind, label_names, context).items():
+        archive.add_endpoint(name, function, input_signature=input_signature)
     return archive
 
 
@@ -241,8 +227,8 @@ def _versions_of_libraries() -> dict:
 def build_metadata(model, encoder, kind, label_names, version, name, context, task=None,
                    dataset=None, config=None, hyperparameters=None, test_metrics=None,
                    extra=None) -> dict:
-    if config is None and getattr(model, "zoo_config", None) is not None:
-        config = model.zoo_config.to_dict()
+    if config is None:
+        config = model.config.to_dict()
     vocabulary = encoder.vocabulary()
     metadata = {
         "name": name,
@@ -306,7 +292,7 @@ def export_saved_model(model: keras.Model, vectorizer, path: str | Path, *, vers
         label_names: class names in output order (default "0", "1", ...); unused for a language
             model.
         task, dataset, config, hyperparameters, test_metrics: recorded in `metadata.json`
-            (`config` defaults to the model's `zoo_config`).
+            (`config` defaults to the model's own `config`).
         context: a language model reads at most this many of the latest tokens.
         extra_metadata: more entries for `metadata.json`.
 
@@ -337,8 +323,11 @@ def export_saved_model(model: keras.Model, vectorizer, path: str | Path, *, vers
         umask = os.umask(0)
         os.umask(umask)
         temporary.chmod(0o777 & ~umask)
-        with generic_recurrent_path(model):
-            archive = build_archive(model, encoder, kind, label_names, context)
+        # The served graph is the frozen inference model: the first LSTM layer's input
+        # projection folded into a table once, from the trained weights.
+        served = inference_model(model)
+        with generic_recurrent_path(served):
+            archive = build_archive(served, encoder, kind, label_names, context)
             archive.write_out(str(temporary), verbose=False)
         blocked = ops_without_cpu_kernel(graph_op_types(temporary))
         if blocked:

@@ -18,12 +18,11 @@ import keras
 import tensorflow as tf
 
 from zoo.data.batching import CHAR_IDS, TOKEN_IDS
-from zoo.data.vectorize import OOV_ID, PADDING_ID, TokenVectorizer, ZooVectorizer
+from zoo.conventions import PADDING_ID, RESERVED_IDS
+from zoo.data.vectorize import TokenVectorizer, ZooVectorizer
 
 STRING_BATCH = "string (batch,)"
 REPLACEMENT_CHARACTER = 0xFFFD
-# Ids the sampler never emits (padding and OOV), as in `zoo.models.generate`.
-RESERVED_IDS = (PADDING_ID, OOV_ID)
 # The longest continuation the `generate` signature accepts (bounds a request's cost).
 MAX_GENERATE_LENGTH = 10_000
 # The signature each kind also exports as "serving_default" (TensorFlow Serving's default).

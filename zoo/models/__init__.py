@@ -1,5 +1,11 @@
-"""Model factories: a frozen config dataclass in, a `keras.Model` out."""
-from zoo.models.acceptor import acceptor
+"""The zoo's models: a frozen config dataclass in, a registered `keras.Model` subclass out.
+
+Each kind is a class (`Acceptor`, `Transducer`, `PairEncoder`, `LanguageModel`) whose
+`get_config` carries its config, and a factory function that builds it and loads a pretrained
+embedding matrix; `inference_model` freezes a trained model for inference.
+"""
+from zoo.models.acceptor import Acceptor, acceptor
+from zoo.models.base import ZooModel
 from zoo.models.config import (
     CONFIG_CLASSES,
     EMBEDDING_MODES,
@@ -10,11 +16,14 @@ from zoo.models.config import (
     ModelConfig,
     PairEncoderConfig,
     TransducerConfig,
+    config_from_dict,
     config_from_json,
 )
-from zoo.models.language_model import generate, language_model
-from zoo.models.pair_encoder import PAIR_INPUTS, pair_encoder
-from zoo.models.transducer import transducer
+from zoo.conventions import PAIR_INPUTS
+from zoo.models.inference import inference_model
+from zoo.models.language_model import LanguageModel, generate, language_model
+from zoo.models.pair_encoder import PairEncoder, pair_encoder
+from zoo.models.transducer import Transducer, transducer
 
 # factory name -> (factory, its config class, what it does)
 FACTORIES = {
@@ -23,6 +32,7 @@ FACTORIES = {
     "pair_encoder": (pair_encoder, PairEncoderConfig, "(premise, hypothesis) -> entails/neutral/contradicts"),
     "language_model": (language_model, LanguageModelConfig, "ids -> next id at every position, + generate()"),
 }
+MODEL_CLASSES = {cls.kind: cls for cls in (Acceptor, Transducer, PairEncoder, LanguageModel)}
 
 
 def build(config: ModelConfig, embedding_matrix=None):
@@ -34,8 +44,9 @@ def build(config: ModelConfig, embedding_matrix=None):
 
 
 __all__ = [
-    "CONFIG_CLASSES", "EMBEDDING_MODES", "FACTORIES", "PAIR_INPUTS", "AcceptorConfig", "CharFeaturesConfig",
-    "EncoderConfig",
-    "LanguageModelConfig", "ModelConfig", "PairEncoderConfig", "TransducerConfig", "acceptor", "build",
-    "config_from_json", "generate", "language_model", "pair_encoder", "transducer",
+    "CONFIG_CLASSES", "EMBEDDING_MODES", "FACTORIES", "MODEL_CLASSES", "PAIR_INPUTS", "Acceptor",
+    "AcceptorConfig", "CharFeaturesConfig", "EncoderConfig", "LanguageModel", "LanguageModelConfig",
+    "ModelConfig", "PairEncoder", "PairEncoderConfig", "Transducer", "TransducerConfig", "ZooModel",
+    "acceptor", "build", "config_from_dict", "config_from_json", "generate", "inference_model",
+    "language_model", "pair_encoder", "transducer",
 ]

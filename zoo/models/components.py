@@ -1,4 +1,4 @@
-"""Pieces every factory wires the same way: token input, embedding, encoder."""
+"""Pieces every model class wires the same way: token input, embedding, encoder, dropout."""
 from __future__ import annotations
 
 import numpy as np
@@ -15,89 +15,70 @@ def token_input(name: str = "token_ids") -> keras.KerasTensor:
     return keras.Input(shape=(None,), dtype="int32", name=name)
 
 
-def make_embedding(config: ModelConfig, embedding_matrix=None) -> keras.layers.Embedding:
-    """The token embedding in the config's mode (see `zoo.embeddings.make_embedding_layer`).
+def make_embedding(config: ModelConfig) -> keras.layers.Embedding:
+    """The token embedding: uniform(-0.05, 0.05) to start with, frozen for `glove_frozen`.
 
-    `learned`: random initialisation, trained. `glove_frozen`: `embedding_matrix` as is, not
-    trained. `glove_finetuned`: `embedding_matrix` as the initial value, trained. The matrix
-    becomes the layer's weights (saved with them), not an initializer copied into the config.
+    The GloVe modes get their matrix from the factory (`set_embedding_matrix`), after the model is
+    built: it becomes the layer's weights (saved with them), never part of the config.
     """
+    embedding = make_embedding_layer("learned", config.vocabulary_size, config.embedding_dim, seed=config.seed)
+    embedding.trainable = config.embedding_mode != "glove_frozen"
+    return embedding
+
+
+def input_projection_table(config: ModelConfig) -> keras.layers.Embedding:
+    """The folded arrangement's table: each token's first-layer input projection `E W + b`
+    (both directions side by side when bidirectional), looked up by id. Filled by
+    `zoo.models.inference_model`."""
+    width = 4 * config.encoder.output_dim  # four LSTM gates per unit and direction
+    return keras.layers.Embedding(config.vocabulary_size, width, mask_zero=False, name="input_projection",
+                                  trainable=False)
+
+
+def set_embedding_matrix(model: keras.Model, config: ModelConfig, embedding_matrix) -> keras.Model:
+    """Puts the pretrained matrix into the model's embedding (required for the GloVe modes)."""
     expected = (config.vocabulary_size, config.embedding_dim)
     if config.embedding_mode != "learned" and embedding_matrix is None:
         raise ValueError(
             f"embedding_mode={config.embedding_mode!r} needs an embedding_matrix of shape {expected}; "
-            f"see zoo.embeddings.build_embedding_matrix"
-        )
-    if embedding_matrix is not None and np.shape(embedding_matrix) != expected:
+            f"see zoo.embeddings.build_embedding_matrix")
+    if embedding_matrix is None:
+        return model
+    if np.shape(embedding_matrix) != expected:
         raise ValueError(f"embedding_matrix has shape {np.shape(embedding_matrix)}, the config needs {expected}")
-    source = config.vocabulary_size if config.embedding_mode == "learned" else embedding_matrix
-    return make_embedding_layer(config.embedding_mode, source, config.embedding_dim, seed=config.seed)
+    model.get_layer("embedding").embeddings.assign(np.asarray(embedding_matrix, dtype="float32"))
+    return model
 
 
-def make_encoder(config: ModelConfig, name: str = "encoder") -> SequenceEncoder:
-    return SequenceEncoder(**config.encoder.layer_kwargs(), seed=config.seed, name=name)
+def make_encoder(config: ModelConfig, fold_input_projection: bool = False) -> SequenceEncoder:
+    folded = {"projected_inputs": True} if fold_input_projection else {}
+    return SequenceEncoder(**config.encoder.layer_kwargs(), seed=config.seed, name="encoder", **folded)
 
 
-def embed_and_encode(token_ids, embedding, encoder, embedding_dropout):
-    """ids -> (per-token encodings, pooled encoding), padding masked explicitly.
+class TokenFeatures:
+    """Token ids -> the encoder's per-token inputs, and the padding mask; one instance per model,
+    so that every sentence of a pair model shares its layers.
 
-    The encoder is also given the ids, so that inference can look its first layer's input
-    projection up per token (`link_input_embeddings`).
+    Trained arrangement: embedding, then dropout. Folded arrangement (inference only, where
+    dropout is the identity): the table of first-layer input projections.
     """
-    return encode(token_ids, embedding(token_ids), encoder, embedding_dropout, pass_ids=True)
 
-
-def encode(token_ids, embedded, encoder, embedding_dropout, pass_ids=False):
-    """Per-token vectors (batch, time, features) -> (per-token encodings, pooled encoding).
-
-    The padding mask comes from `token_ids` (0 = padding), whatever `embedded` holds.
-    `pass_ids`: `embedded` is `embedding(token_ids)`; the encoder is given the ids too.
-    """
-    mask = PaddingMask(name=f"{token_ids.name}_mask")(token_ids)
-    if embedding_dropout is not None:
-        embedded = embedding_dropout(embedded)
-    if pass_ids:
-        return encoder(embedded, mask=mask, token_ids=token_ids)
-    return encoder(embedded, mask=mask)
-
-
-def _embedding_behind(tensor, token_ids):
-    """The `keras.layers.Embedding` whose output on `token_ids` `tensor` is, through dropout
-    (the identity at inference), read from the functional graph; else None."""
-    for _ in range(2):
-        operation, node_index, _ = tensor._keras_history
-        if operation is None:
-            return None
-        arguments = operation._inbound_nodes[node_index].arguments
-        if isinstance(operation, keras.layers.Dropout):
-            tensor = arguments.args[0]
-        elif isinstance(operation, keras.layers.Embedding) and arguments.args[0] is token_ids:
-            return operation
+    def __init__(self, config: ModelConfig, fold_input_projection: bool = False):
+        if fold_input_projection:
+            self.lookup, self.dropout = input_projection_table(config), None
         else:
-            return None
-    return None
+            self.lookup, self.dropout = make_embedding(config), embedding_dropout(config)
+
+    def __call__(self, token_ids):
+        features = self.lookup(token_ids)
+        if self.dropout is not None:
+            features = self.dropout(features)
+        return features, padding_mask(token_ids)
 
 
-def link_input_embeddings(model: keras.Model) -> dict[str, str]:
-    """Links every `SequenceEncoder` of `model` that is called with the token ids behind its inputs
-    to their embedding (`SequenceEncoder.link_input_embedding`), read from the model's graph: the
-    factories do it when they build a model, `zoo.load` when it loads one.
-
-    Returns {encoder name: how its first layer computes the input projection}.
-    """
-    linked = {}
-    for layer in model.layers:
-        if not isinstance(layer, SequenceEncoder):
-            continue
-        embeddings = set()
-        for node in layer._inbound_nodes:
-            token_ids = node.arguments.kwargs.get("token_ids")
-            if token_ids is not None:
-                embeddings.add(_embedding_behind(node.arguments.args[0], token_ids))
-        if len(embeddings) == 1 and None not in embeddings:  # one embedding behind every call
-            linked[layer.name] = layer.link_input_embedding(
-                embeddings.pop(), calls_per_graph=len(layer._inbound_nodes))
-    return linked
+def padding_mask(token_ids):
+    """(batch, time) booleans, True on real tokens (ids other than padding)."""
+    return PaddingMask(name=f"{token_ids.name}_mask")(token_ids)
 
 
 def embedding_dropout(config: ModelConfig):
@@ -108,8 +89,5 @@ def output_dropout(config: ModelConfig):
     return keras.layers.Dropout(config.dropout, seed=config.seed, name="output_dropout") if config.dropout else None
 
 
-def finish(model: keras.Model, config: ModelConfig) -> keras.Model:
-    # The config travels with the model object; recipes also save it as JSON beside the weights.
-    model.zoo_config = config
-    link_input_embeddings(model)
-    return model
+__all__ = ["TokenFeatures", "make_embedding", "make_encoder", "output_dropout",
+           "set_embedding_matrix", "token_input"]

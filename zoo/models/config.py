@@ -13,12 +13,9 @@ from typing import Any
 from zoo.embeddings import EMBEDDING_MODES
 from zoo.layers.encoder import CELL_KINDS, IMPLEMENTATIONS, INITIALIZERS
 from zoo.layers.masking import POOLINGS
+from zoo.validation import check_rate as _check_rate
+from zoo.validation import fail as _fail
 
-USE_CUDNN_VALUES = ("auto", True, False)
-
-
-def _fail(owner: str, field: str, value, expected: str):
-    raise ValueError(f"{owner}.{field} must be {expected}, got {value!r}")
 
 
 def _check_types(config) -> None:
@@ -35,11 +32,6 @@ def _check_types(config) -> None:
             _fail(owner, field.name, value, "a number")
         elif expected is str and not isinstance(value, str):
             _fail(owner, field.name, value, "a string")
-
-
-def _check_rate(owner: str, field: str, value: float) -> None:
-    if not 0.0 <= value < 1.0:
-        _fail(owner, field, value, "in [0, 1)")
 
 
 class JSONConfig:
@@ -286,7 +278,11 @@ CONFIG_CLASSES = {
 
 def config_from_json(text: str) -> ModelConfig:
     """Any model config from its JSON, dispatched on its `kind`."""
-    values = json.loads(text)
+    return config_from_dict(json.loads(text))
+
+
+def config_from_dict(values: dict) -> ModelConfig:
+    """Any model config from its dict (`{"kind": "AcceptorConfig", ...}`), dispatched on `kind`."""
     kind = values.get("kind")
     if kind not in CONFIG_CLASSES:
         raise ValueError(f"unknown config kind {kind!r}; known: {sorted(CONFIG_CLASSES)}")

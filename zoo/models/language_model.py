@@ -7,28 +7,33 @@ import numpy as np
 
 import keras
 
+from zoo.conventions import RESERVED_IDS
 from zoo.models import components
+from zoo.models.base import ZooModel
 from zoo.models.config import LanguageModelConfig
-from zoo.models.transducer import _per_token_head
-
-# Ids the sampler never emits: 0 is padding, 1 is the out-of-vocabulary token.
-RESERVED_IDS = (0, 1)
+from zoo.models.transducer import per_token_graph
 
 
-def language_model(config: LanguageModelConfig, embedding_matrix=None) -> keras.Model:
+@keras.saving.register_keras_serializable(package="zoo")
+class LanguageModel(ZooModel):
     """Ids (batch, time) -> next-id probabilities (batch, time, vocabulary_size).
 
     A unidirectional transducer whose classes are the vocabulary: position t predicts id t+1.
     """
+
+    kind = "language_model"
+    config_class = LanguageModelConfig
+
+    @classmethod
+    def graph(cls, config: LanguageModelConfig, fold_input_projection: bool):
+        return per_token_graph(config, config.vocabulary_size, fold_input_projection)
+
+
+def language_model(config: LanguageModelConfig, embedding_matrix=None) -> LanguageModel:
+    """A `LanguageModel` for `config`, its embedding set to `embedding_matrix` (the GloVe modes)."""
     if not isinstance(config, LanguageModelConfig):
         raise TypeError(f"language_model() takes a LanguageModelConfig, got {type(config).__name__}")
-    token_ids = components.token_input()
-    embedding = components.make_embedding(config, embedding_matrix)
-    model = _per_token_head(
-        config, token_ids, embedding, components.make_encoder(config), config.vocabulary_size,
-        "language_model",
-    )
-    return components.finish(model, config)
+    return components.set_embedding_matrix(LanguageModel(config), config, embedding_matrix)
 
 
 def generate(
@@ -43,7 +48,8 @@ def generate(
     """Samples `length` ids after `prefix` from a language model.
 
     Args:
-        model: a `language_model(...)`.
+        model: a `LanguageModel` (`language_model(...)`), trained or folded
+            (`inference_model`).
         prefix: ids, or a string when `vocabulary` is given (each character, or each whitespace
             token if the vocabulary holds words, is looked up; unknown ones become OOV id 1).
         length: number of ids to sample.
@@ -56,6 +62,8 @@ def generate(
     Returns:
         The generated continuation (without the prefix).
     """
+    if not isinstance(model, LanguageModel):
+        raise TypeError(f"generate() samples from a zoo LanguageModel, got {type(model).__name__}")
     if length < 0:
         raise ValueError(f"length must be >= 0, got {length!r}")
     if temperature < 0:
@@ -76,7 +84,7 @@ def generate(
         raise ValueError(f"prefix ids must be in [0, {vocabulary_size}), got {ids}")
     rng = np.random.default_rng(seed)
     generated = []
-    stepper = _Stepper(model) if len(ids) <= context else None
+    stepper = _Stepper(model) if len(ids) <= context and not model.fold_input_projection else None
     if stepper is not None:
         for known in ids[:-1]:
             stepper.step(known)

@@ -3,17 +3,18 @@ from __future__ import annotations
 
 import keras
 
+from zoo.conventions import CHAR_IDS, TOKEN_IDS
 from zoo.layers.char_cnn import CharCNN
 from zoo.models import components
+from zoo.models.base import ZooModel
 from zoo.models.config import TransducerConfig
 
 # The inputs of a transducer with character features, by name (a dict, as `tagging_dataset` and
 # the `tag` export signature pass them); without them the input is the token ids alone.
-TOKEN_IDS, CHAR_IDS = "token_ids", "char_ids"
 CHAR_INPUTS = (TOKEN_IDS, CHAR_IDS)
 
 
-def _char_features(config: TransducerConfig, token_ids, char_ids):
+def _char_features(config, token_ids, char_ids):
     """(batch, time, chars) char ids -> (batch, time, filters) word features (a char-CNN)."""
     chars = config.char_features
     if chars.vocabulary_size == 0:
@@ -24,25 +25,26 @@ def _char_features(config: TransducerConfig, token_ids, char_ids):
                    name="char_features")(char_ids, token_ids=token_ids)
 
 
-def _per_token_head(config, token_ids, embedding, encoder, classes: int, name: str,
-                    char_ids=None) -> keras.Model:
-    """Embedding (+ char features when `char_ids` is given) -> encoder -> softmax per token."""
-    embedded = embedding(token_ids)
+def per_token_graph(config, classes: int, fold_input_projection: bool, char_features: bool = False):
+    """Embedding (+ char features) -> encoder -> softmax per token: (inputs, probabilities)."""
+    token_ids = components.token_input(TOKEN_IDS)
+    features, mask = components.TokenFeatures(config, fold_input_projection)(token_ids)
     inputs = token_ids
-    if char_ids is not None:
+    if char_features:
+        char_ids = keras.Input(shape=(None, None), dtype="int32", name=CHAR_IDS)
         inputs = {TOKEN_IDS: token_ids, CHAR_IDS: char_ids}
-        embedded = keras.layers.Concatenate(name="word_and_char_features")(
-            [embedded, _char_features(config, token_ids, char_ids)])
-    sequence, _ = components.encode(token_ids, embedded, encoder, components.embedding_dropout(config),
-                                    pass_ids=char_ids is None)
+        features = keras.layers.Concatenate(name="word_and_char_features")(
+            [features, _char_features(config, token_ids, char_ids)])
+    sequence, _ = components.make_encoder(config, fold_input_projection)(features, mask=mask)
     dropout = components.output_dropout(config)
     if dropout is not None:
         sequence = dropout(sequence)
     probabilities = keras.layers.Dense(classes, activation="softmax", name="probabilities")(sequence)
-    return keras.Model(inputs, probabilities, name=name)
+    return inputs, probabilities
 
 
-def transducer(config: TransducerConfig, embedding_matrix=None) -> keras.Model:
+@keras.saving.register_keras_serializable(package="zoo")
+class Transducer(ZooModel):
     """Token ids (batch, time) -> per-token class probabilities (batch, time, num_classes).
 
     With `config.char_features` on, the model takes a dict `{"token_ids": (batch, time),
@@ -56,13 +58,27 @@ def transducer(config: TransducerConfig, embedding_matrix=None) -> keras.Model:
     as `zoo.data.batching` does, and compile with `zoo.training.compile_defaults`, which counts
     accuracy as a weighted metric.
     """
+
+    kind = "transducer"
+    config_class = TransducerConfig
+
+    @classmethod
+    def graph(cls, config: TransducerConfig, fold_input_projection: bool):
+        if fold_input_projection and config.char_features.enabled:
+            raise ValueError("a transducer with character features cannot fold its input projection "
+                             "(the encoder reads [word embedding, char features], not an embedding alone)")
+        return per_token_graph(config, config.num_classes, fold_input_projection,
+                               char_features=config.char_features.enabled)
+
+    @property
+    def foldable(self) -> tuple[bool, str]:
+        if self.config.char_features.enabled:
+            return False, "the encoder reads character features beside the embedding"
+        return super().foldable
+
+
+def transducer(config: TransducerConfig, embedding_matrix=None) -> Transducer:
+    """A `Transducer` for `config`, its embedding set to `embedding_matrix` (the GloVe modes)."""
     if not isinstance(config, TransducerConfig):
         raise TypeError(f"transducer() takes a TransducerConfig, got {type(config).__name__}")
-    token_ids = components.token_input(TOKEN_IDS)
-    char_ids = None
-    if config.char_features.enabled:
-        char_ids = keras.Input(shape=(None, None), dtype="int32", name=CHAR_IDS)
-    model = _per_token_head(
-        config, token_ids, components.make_embedding(config, embedding_matrix),
-        components.make_encoder(config), config.num_classes, "transducer", char_ids=char_ids)
-    return components.finish(model, config)
+    return components.set_embedding_matrix(Transducer(config), config, embedding_matrix)

@@ -1,1 +1,0 @@
-"""Per-task training recipes (`python -m recipes.<task>` or `zoo train <task>`)."""
