@@ -8,9 +8,14 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str):
-    # `zoo.load` is imported on first use, so `import zoo` does not import Keras.
+    # `zoo.load` and `zoo.inference_model` are imported on first use, so `import zoo` does not
+    # import Keras.
     if name == "load":
         from zoo.loading import load
 
         return load
+    if name == "inference_model":
+        from zoo.models.inference import inference_model
+
+        return inference_model
     raise AttributeError(f"module 'zoo' has no attribute {name!r}")
