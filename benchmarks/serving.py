@@ -9,7 +9,8 @@ graph) and timed three ways on the same 64 texts of 100 words each:
   - in-process: the Keras model on the same texts' ids (already vectorized) in a `tf.function`,
     the way `zoo evaluate` and in-process prediction run it (through `zoo.inference_model` where
     the zoo has it, so the input projection is folded exactly as in the export);
-  - in-process + tokenising: the vectorizer and the model in one `tf.function`, for reference.
+  - in-process + tokenising: the vectorizer and the model in one `tf.function`, for reference;
+  - `model.predict`: Keras' own predict loop on the ids (one batch), for reference.
 
 Each round times every path once in a rotated order (after warm-up calls), and the reported
 ratio is the median over rounds of served / in-process tokens per second, so a busy machine
@@ -91,13 +92,14 @@ def main(argv=None) -> dict:
             "served classify(text)": lambda: served(text=text_tensor)["probabilities"],
             "in-process, ids": lambda: in_process(ids),
             "in-process, text": lambda: in_process_text(text_tensor),
+            "model.predict, ids": lambda: inference.predict(ids, batch_size=args.texts, verbose=0),
         }
-        served_out = paths["served classify(text)"]().numpy()
-        local_out = paths["in-process, ids"]().numpy()
+        served_out = np.asarray(paths["served classify(text)"]())
+        local_out = np.asarray(paths["in-process, ids"]())
         largest_difference = float(np.max(np.abs(served_out - local_out)))
         for run in paths.values():  # warm up: traces, and any first-call work
             for _ in range(3):
-                run().numpy()
+                np.asarray(run())
         rates = {name: [] for name in paths}
         names = list(paths)
         for round_index in range(args.rounds):
@@ -105,7 +107,7 @@ def main(argv=None) -> dict:
             for name in order:
                 started = time.perf_counter()
                 for _ in range(args.calls):
-                    paths[name]().numpy()
+                    np.asarray(paths[name]())
                 rates[name].append(tokens * args.calls / (time.perf_counter() - started))
     reference = "in-process, ids"
     results = {
