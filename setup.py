@@ -7,8 +7,9 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.11",
-    packages=find_packages(include=["zoo", "zoo.*", "recipes", "recipes.*"]),
-    package_data={"recipes": ["*.json", "*/*.json"]},
+    # recipes/ is configuration, not code: `zoo train <name>` reads ./recipes/<name>.py, else the
+    # recipes/ folder next to the zoo package (a checkout or an editable install).
+    packages=find_packages(include=["zoo", "zoo.*"]),
     install_requires=[
         "tensorflow==2.21.*",
         "keras>=3.10",

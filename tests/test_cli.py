@@ -44,10 +44,10 @@ def test_analyze_gradients_prints_the_table_and_writes_the_plot(tmp_path):
 
 def test_analyze_activations_of_a_character_run(tmp_path, capsys):
     """A tiny character LM saved like a recipe run: cells following the quotes, an HTML page."""
-    from recipes.artifacts import save_vectorizer
     from zoo import models
     from zoo.cli import main
     from zoo.data.vectorize import ZooVectorizer, build_char_vectorizer
+    from zoo.tasks import save_vectorizer
 
     text = 'he said "go" (now)\nthen'
     vectorizer = ZooVectorizer(build_char_vectorizer([text]))
@@ -63,3 +63,23 @@ def test_analyze_activations_of_a_character_run(tmp_path, capsys):
     assert page.read_text().count("<span") == len(text)
     assert main(["analyze", "activations", str(tmp_path), "--text", "", "--out", str(page)]) == 2
     assert "--text is empty" in capsys.readouterr().err
+
+
+def test_train_and_tune_name_a_missing_recipe_clearly(tmp_path, monkeypatch, capsys):
+    from zoo.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "sentimental"]) == 2
+    error = capsys.readouterr().err
+    assert "zoo train: error: no recipe 'sentimental': looked for" in error and "recipes there:" in error
+    assert main(["tune", str(tmp_path / "missing.py")]) == 2
+    assert f"zoo tune: error: no recipe file {tmp_path / 'missing.py'}" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "tuning").exists()
+
+
+def test_train_help_shows_its_options():
+    result = run_zoo("train", "--help")
+    assert result.returncode == 0
+    for option in ("--set", "--dataset", "--runs", "--export"):
+        assert option in result.stdout
+    assert "--untuned" not in result.stdout

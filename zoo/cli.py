@@ -62,23 +62,22 @@ def command_demo(args) -> int:
     return run_demo(steps=args.steps)
 
 
-RECIPES = ("sentiment", "pos", "snli", "char_lm")
-
-
 def command_train(args) -> int:
-    import importlib
+    from zoo.tasks import load_recipe, train
 
-    recipe = importlib.import_module(f"recipes.{args.task}")
-    from recipes._runner import main as run_recipe
+    recipe = load_recipe(args.recipe)  # read as configuration, not executed
+    _, run_dir = train(recipe, runs=args.runs, overrides=args.set, dataset=args.dataset)
+    if args.export:
+        from zoo.export.saved_model import export_run
 
-    run_recipe(recipe, args.recipe_args)
+        print(f"== exported to {export_run(run_dir, root=args.export)}")
     return 0
 
 
 def command_evaluate(args) -> int:
-    from recipes.evaluate import evaluate_run
+    from zoo.tasks import evaluate_run
 
-    metrics = evaluate_run(args.run)
+    metrics = evaluate_run(args.run, split=args.split)
     print(" ".join(f"{name} {value:.4f}" for name, value in metrics.items()))
     return 0
 
@@ -160,7 +159,7 @@ def command_tune(args) -> int:
             raise ValueError(f"--fix expects name=value, got {assignment!r}")
         name, value = assignment.split("=", 1)
         fixed[name.strip()] = value.strip()
-    tune(args.task, tuner=args.tuner, max_trials=args.max_trials, budget_minutes=args.budget_minutes,
+    tune(args.recipe, tuner=args.tuner, max_trials=args.max_trials, budget_minutes=args.budget_minutes,
          directory=args.directory, train_fraction=args.train_fraction, max_epochs=args.max_epochs,
          fixed=fixed, output=args.output, dataset=args.dataset, seed=args.seed)
     return 0
@@ -177,34 +176,48 @@ def build_parser() -> argparse.ArgumentParser:
     demo = subcommands.add_parser("demo", help="build every factory and fit it a few steps on a tiny set")
     demo.add_argument("--steps", type=int, default=20, help="training steps per model (default 20)")
     demo.set_defaults(handler=command_demo)
+    recipe_help = ("a recipe: a name (recipes/<name>.py, from ./recipes/ or else the zoo's own, e.g. "
+                   "sentiment) or the path of a recipe file")
     train = subcommands.add_parser(
-        "train", help="train, evaluate and save a task's recipe (see `zoo train TASK --help`)",
-        add_help=False)
-    train.add_argument("task", choices=RECIPES)
-    train.add_argument("recipe_args", nargs=argparse.REMAINDER, help="the recipe's own options (--set, --dataset, ...)")
+        "train", help="train, evaluate and save a recipe (recipes/<task>.py or your copy)",
+        description="Trains what the recipe file says (read as configuration, never executed), evaluates "
+                    "on the test split and writes the run folder.")
+    train.add_argument("recipe", help=recipe_help)
+    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a recipe value, e.g. --set encoder.units=300 --set batch_size=64 "
+                            "(recorded in the run's recipe.json)")
+    train.add_argument("--dataset", default=None,
+                       help="dataset name (default: the recipe's DATASET; tensorflow-datasets names work online)")
+    train.add_argument("--runs", default="runs", help="folder of run folders (default ./runs)")
+    train.add_argument("--export", nargs="?", const="saved_models", default=None, metavar="ROOT",
+                       help="after training, export a SavedModel serving raw text under ROOT "
+                            "(default ./saved_models/<run name>/<next version>/)")
     train.set_defaults(handler=command_train)
     tune = subcommands.add_parser(
-        "tune", help="search a recipe's hyperparameters with keras-tuner; writes recipes/<task>.tuned.json")
-    tune.add_argument("task", choices=RECIPES)
+        "tune", help="search around a recipe with keras-tuner; writes ./tuning/<recipe>/ and prints "
+                     "the recipe lines to change")
+    tune.add_argument("recipe", help=recipe_help)
     tune.add_argument("--tuner", choices=("hyperband", "bayesian", "random"), default="hyperband",
                       help="search algorithm (default hyperband)")
     tune.add_argument("--max-trials", type=int, default=30, help="at most this many trials in all (default 30)")
     tune.add_argument("--budget-minutes", type=float, default=None,
                       help="launch no new trial after this many minutes (running ones finish)")
     tune.add_argument("--directory", default=None,
-                      help="search folder, shared by chief and workers (default recipes/<task>/tuning)")
+                      help="search folder, shared by chief and workers (default ./tuning/<recipe>)")
     tune.add_argument("--train-fraction", type=float, default=1.0,
                       help="train each trial on this fraction of the training split (default 1)")
     tune.add_argument("--max-epochs", type=int, default=None,
                       help="epochs bound per trial (default: the recipe's epochs)")
     tune.add_argument("--fix", action="append", default=[], metavar="NAME=VALUE",
                       help="pin a hyperparameter, e.g. --fix encoder.units=8 (names: see zoo.tuning.hypermodels)")
-    tune.add_argument("--output", default=None, help="tuned settings file (default recipes/<task>.tuned.json)")
+    tune.add_argument("--output", default=None,
+                      help="record and best settings (default ./tuning/<recipe>/<recipe>.tuned.json)")
     tune.add_argument("--dataset", default=None, help="dataset name (default: the recipe's)")
     tune.add_argument("--seed", type=int, default=0, help="the oracle's seed (default 0)")
     tune.set_defaults(handler=command_tune)
     evaluate = subcommands.add_parser("evaluate", help="re-evaluate a saved run on its test split")
     evaluate.add_argument("run", help="a run folder (e.g. runs/sentiment)")
+    evaluate.add_argument("--split", choices=("test", "dev"), default="test", help="split (default test)")
     evaluate.set_defaults(handler=command_evaluate)
     export = subcommands.add_parser(
         "export", help="export a run as a SavedModel serving raw text (saved_models/<name>/<version>/)")

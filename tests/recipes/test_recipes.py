@@ -1,25 +1,27 @@
 """The recipes end to end on the real corpora, with tiny models so the default run stays fast."""
 import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from recipes import sentiment
-from recipes._runner import apply_settings, main
+from zoo.models.config import with_overrides
+from zoo.tasks import apply_settings, evaluate_run, load_recipe, read_recipe, shipped_recipes_dir, train
 from zoo.training import TrainingConfig
 
-TINY = ["--set", "epochs=2", "--set", "encoder.units=4", "--set", "embedding_mode=learned",
-        "--set", "embedding_dim=8"]
+TINY = ["epochs=2", "encoder.units=4", "embedding_mode=learned", "embedding_dim=8"]
+TINY_CLI = [part for assignment in TINY for part in ("--set", assignment)]
 
 
 def test_sentiment_recipe_trains_saves_and_reevaluates(tmp_path, capsys):
-    metrics = main(sentiment, ["--runs", str(tmp_path), *TINY])
+    metrics, run_dir = train("sentiment", runs=tmp_path, overrides=TINY)
     # The recurrent path taken is printed with the settings.
     printed = capsys.readouterr().out
-    assert "training path: encoder: fused FusedLSTM(LSTMCell)" in printed
-    assert "its loops: XLA when the (time, batch) shape is fixed at trace time" in printed
-    run_dir = tmp_path / "sentiment"
+    # (the words are zoo.training's: here the fused LSTM of a CPU, and the XLA choice)
+    assert re.search(r"^   training path: encoder: fused .*\[XLA: ", printed, re.M), printed
+    assert run_dir == tmp_path / "sentiment"
     for artefact in ("model.keras", "config.json", "metrics.json", "curves.png", "history.csv",
                      "vectorizer.json", "recipe.json"):
         assert (run_dir / artefact).exists(), artefact
@@ -30,34 +32,73 @@ def test_sentiment_recipe_trains_saves_and_reevaluates(tmp_path, capsys):
     assert 0.0 <= saved["test"]["accuracy"] <= 1.0
     config = json.loads((run_dir / "config.json").read_text())
     assert config["encoder"]["units"] == 4 and config["kind"] == "AcceptorConfig"
-
-    from recipes.evaluate import evaluate_run
+    recorded = json.loads((run_dir / "recipe.json").read_text())
+    assert Path(recorded["recipe_file"]).resolve() == (shipped_recipes_dir() / "sentiment.py").resolve()
+    assert recorded["overrides"] == TINY and recorded["model"] == config
 
     again = evaluate_run(run_dir)
     assert again["accuracy"] == pytest.approx(metrics["test"]["accuracy"], abs=1e-6)
+    assert set(evaluate_run(run_dir, split="dev")) >= {"accuracy", "loss"}
 
     # A second run never overwrites a finished one.
-    main(sentiment, ["--runs", str(tmp_path), *TINY, "--set", "epochs=1"])
+    train("sentiment", runs=tmp_path, overrides=[*TINY, "epochs=1"])
     assert json.loads((run_dir / "metrics.json").read_text())["epochs"] == 2
     assert json.loads((tmp_path / "sentiment-2" / "metrics.json").read_text())["epochs"] == 1
 
 
+def test_a_users_copy_trains_and_recipe_json_records_exactly_its_values(tmp_path, capsys):
+    """`zoo train path/to/copy.py`: the copy's own values (tiny ones here, written in the file, no
+    --set) are what trains, and `recipe.json` records them; only the sizes the data decides differ."""
+    from zoo.cli import main
+
+    text = (shipped_recipes_dir() / "sentiment.py").read_text()
+    for old, new in (("units=128,", "units=3,"), ("epochs=30,", "epochs=1,"), ("embedding_dim=50,", "embedding_dim=6,"),
+                     ('embedding_mode="glove_finetuned",', 'embedding_mode="learned",'), ("batch_size=16,", "batch_size=64,")):
+        assert old in text
+        text = text.replace(old, new)
+    copy = tmp_path / "elsewhere" / "my_sentiment.py"
+    copy.parent.mkdir()
+    copy.write_text(text)
+    assert main(["train", str(copy), "--runs", str(tmp_path / "runs")]) == 0
+    run_dir = tmp_path / "runs" / "my_sentiment"
+    recorded = json.loads((run_dir / "recipe.json").read_text())
+    recipe = read_recipe(copy)
+    assert recorded["recipe_file"] == str(copy) and recorded["overrides"] == []
+    assert (recorded["task"], recorded["dataset"], recorded["settings"]) == ("sentiment", "uci_sentiment", None)
+    assert TrainingConfig.from_dict(recorded["training"]) == recipe.training
+    assert set(recorded["set_from_data"]) == {"vocabulary_size"}
+    from_data = [f"{key}={value}" for key, value in recorded["set_from_data"].items()]
+    assert json.loads(with_overrides(recipe.model, from_data).to_json()) == recorded["model"]
+    assert json.loads((run_dir / "config.json").read_text()) == recorded["model"]
+    assert json.loads((run_dir / "metrics.json").read_text())["epochs"] == 1
+    assert f"zoo train my_sentiment: the sentiment task on uci_sentiment" in capsys.readouterr().out
+
+
 def test_settings_are_routed_and_checked():
-    model, training = apply_settings(sentiment.MODEL, TrainingConfig(), ["batch_size=8", "encoder.units=3"])
+    model_config = load_recipe("sentiment").model
+    model, training, _ = apply_settings(model_config, TrainingConfig(), ["batch_size=8", "encoder.units=3"])
     assert training.batch_size == 8 and model.encoder.units == 3
     with pytest.raises(ValueError, match="unknown setting 'encoder.size'"):
-        apply_settings(sentiment.MODEL, TrainingConfig(), ["encoder.size=3"])
+        apply_settings(model_config, TrainingConfig(), ["encoder.size=3"])
     with pytest.raises(ValueError, match="batch_size expects int, got 'big'"):
-        apply_settings(sentiment.MODEL, TrainingConfig(), ["batch_size=big"])
+        apply_settings(model_config, TrainingConfig(), ["batch_size=big"])
 
 
-def test_cli_rejects_bad_settings_clearly(tmp_path):
+def test_cli_rejects_bad_settings_and_recipes_clearly(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "zoo", "train", "sentiment", "--runs", str(tmp_path), "--set", "encoder.cells=9"],
         capture_output=True, text=True, timeout=300)
     assert result.returncode == 2
     assert "unknown setting 'encoder.cells'" in result.stderr
     assert "Traceback" not in result.stderr
+    bad = tmp_path / "bad.py"
+    bad.write_text((shipped_recipes_dir() / "sentiment.py").read_text() + "\nimport os\nos.system('true')\n")
+    result = subprocess.run([sys.executable, "-m", "zoo", "train", str(bad), "--runs", str(tmp_path)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    line = len((shipped_recipes_dir() / "sentiment.py").read_text().splitlines()) + 2
+    assert f"zoo train: error: {bad}, line {line}: a recipe holds only assignments" in result.stderr
+    assert not (tmp_path / "bad").exists()
 
 
 def test_killed_run_resumes_from_its_last_finished_epoch(tmp_path):
@@ -66,7 +107,7 @@ def test_killed_run_resumes_from_its_last_finished_epoch(tmp_path):
     import signal
     import time
 
-    command = [sys.executable, "-m", "recipes.sentiment", "--runs", str(tmp_path), *TINY,
+    command = [sys.executable, "-m", "zoo", "train", "sentiment", "--runs", str(tmp_path), *TINY_CLI,
                "--set", "patience=50"]
     history = tmp_path / "sentiment" / "history.csv"
 
@@ -108,11 +149,9 @@ def test_pos_recipe_with_char_features_trains_reevaluates_and_exports(tmp_path, 
     import tensorflow as tf
 
     import zoo.data
-    from recipes import pos
-    from recipes.evaluate import evaluate_run
     from zoo.export.saved_model import export_run
 
-    assert pos.MODEL.char_features.enabled
+    assert load_recipe("pos").model.char_features.enabled
     load = zoo.data.load
 
     def small(name, **kwargs):
@@ -120,9 +159,8 @@ def test_pos_recipe_with_char_features_trains_reevaluates_and_exports(tmp_path, 
         return dataclasses.replace(data, train=data.train[:300], dev=data.dev[:60], test=data.test[:60])
 
     monkeypatch.setattr(zoo.data, "load", small)
-    metrics = main(pos, ["--runs", str(tmp_path), *TINY, "--set", "epochs=1",
-                         "--set", "char_features.embedding_dim=4", "--set", "char_features.filters=5"])
-    run_dir = tmp_path / "pos"
+    metrics, run_dir = train("pos", runs=tmp_path, overrides=[
+        *TINY, "epochs=1", "char_features.embedding_dim=4", "char_features.filters=5"])
     config = json.loads((run_dir / "config.json").read_text())
     assert config["char_features"]["embedding_dim"] == 4
     assert config["char_features"]["vocabulary_size"] > 40  # letters of both cases, digits, ...
@@ -138,7 +176,5 @@ def test_pos_recipe_with_char_features_trains_reevaluates_and_exports(tmp_path, 
 
 
 def test_pos_char_features_can_be_turned_off():
-    from recipes import pos
-
-    model, _ = apply_settings(pos.MODEL, TrainingConfig(), ["char_features.embedding_dim=0"])
+    model, _, _ = apply_settings(load_recipe("pos").model, TrainingConfig(), ["char_features.embedding_dim=0"])
     assert not model.char_features.enabled

@@ -1,6 +1,5 @@
 """The search spaces: hyperparameters map onto the recipes' configs, every factory builds."""
 import dataclasses
-import importlib
 
 import numpy as np
 import pytest
@@ -8,26 +7,25 @@ import pytest
 import keras
 import keras_tuner as kt
 
-from recipes._runner import apply_settings
+from zoo.tasks import TASKS, Prepared, apply_settings, get, load_recipe
 from zoo.tuning.hypermodels import CELLS, hypermodel_for, settings_from_values
 from zoo.tuning.search import BudgetRandomOracle
-from zoo.tuning.tasks import TASK_SPACES, PreparedTask
 
 VOCABULARY = 30
 
 
-def fake_prepared(task: str, with_glove: bool = True) -> PreparedTask:
+def fake_prepared(task: str, with_glove: bool = True) -> Prepared:
     """The recipe's configs with a tiny vocabulary; no data (build does not need any)."""
-    module = importlib.import_module(f"recipes.{task}")
-    config = dataclasses.replace(module.MODEL, vocabulary_size=VOCABULARY)
+    recipe = load_recipe(task)
+    config = dataclasses.replace(recipe.model, vocabulary_size=VOCABULARY)
     if getattr(config, "char_features", None) is not None and config.char_features.enabled:
-        # prepare() sizes the character vocabulary from the data (recipes.pos.make_vectorizer).
+        # Task.prepare sizes the character vocabulary from the data (POSTask.build_vectorizer).
         config = dataclasses.replace(
             config, char_features=dataclasses.replace(config.char_features, vocabulary_size=VOCABULARY))
     matrix = None
     if with_glove and task != "char_lm":
         matrix = np.random.default_rng(0).normal(size=(VOCABULARY, config.embedding_dim)).astype("float32")
-    return PreparedTask(task, module, module.DATASET, config, module.TRAINING, None, None, matrix)
+    return Prepared(get(task), recipe.dataset, config, recipe.training, recipe.settings, None, None, matrix)
 
 
 def fixed_hp(values: dict) -> kt.HyperParameters:
@@ -36,28 +34,31 @@ def fixed_hp(values: dict) -> kt.HyperParameters:
     return hp
 
 
-@pytest.mark.parametrize("task", list(TASK_SPACES))
+@pytest.mark.parametrize("task", list(TASKS))
 def test_each_factory_builds_from_the_space_with_recipe_defaults(task):
     hypermodel = hypermodel_for(fake_prepared(task), fixed={"encoder.units": "4"})
     hp = kt.HyperParameters()
     model = hypermodel.build(hp)
     assert isinstance(model, keras.Model)
     names = set(hp.values)
-    assert {"encoder.cell", "encoder.implementation", "encoder.layers", "optimizer", "clipnorm",
+    assert {"encoder.cell", "encoder.layers", "optimizer", "clipnorm",
             "batch_size", "patience", "epochs", "dropout"} <= names
+    # The implementation is a speed setting (every path computes the same function): not searched.
+    assert "encoder.implementation" not in names
     assert ("encoder.bidirectional" in names) == (task != "char_lm")
     assert ("encoder.pooling" in names) == (task in ("sentiment", "snli"))
     assert ("embedding_mode" in names) == (task != "char_lm")
     # Defaults are the recipe's own values where the space has them.
-    module = importlib.import_module(f"recipes.{task}")
-    assert hp.values["encoder.cell"] == module.MODEL.encoder.cell
-    assert hp.values["optimizer"] == module.TRAINING.optimizer
-    assert model.zoo_config.encoder.units == 4
+    recipe = load_recipe(task)
+    assert hp.values["encoder.cell"] == recipe.model.encoder.cell
+    assert hp.values["optimizer"] == recipe.training.optimizer
+    assert hypermodel.configs(hp)[0].encoder.units == 4
+    assert model.count_params() == hypermodel.prepared.build_model(hypermodel.configs(hp)[0]).count_params()
 
 
 def test_values_map_onto_the_config_and_the_training_settings():
     hypermodel = hypermodel_for(fake_prepared("sentiment"))
-    values = {"encoder.cell": "gru", "encoder.implementation": "hoisted", "encoder.units": 16,
+    values = {"encoder.cell": "gru", "encoder.units": 16,
               "encoder.layers": 2, "encoder.dropout": 0.2, "encoder.bidirectional": 0,
               "encoder.pooling": "mean", "dropout": 0.3, "embedding_mode": "glove_frozen",
               "optimizer": "sgd", "learning_rate.sgd": 0.05, "clipnorm": 1.0, "batch_size": 64,
@@ -66,30 +67,30 @@ def test_values_map_onto_the_config_and_the_training_settings():
     assert settings["learning_rate"] == 0.05 and "learning_rate.sgd" not in settings
     assert settings["encoder.bidirectional"] is False
     model_config, training = hypermodel.configs(fixed_hp(values))
+    assert "encoder.implementation" not in settings
     assert (model_config.encoder.cell, model_config.encoder.implementation, model_config.encoder.units,
-            model_config.encoder.layers, model_config.encoder.dropout) == ("gru", "hoisted", 16, 2, 0.2)
+            model_config.encoder.layers, model_config.encoder.dropout) == ("gru", "auto", 16, 2, 0.2)
     assert model_config.encoder.pooling == "mean" and not model_config.encoder.bidirectional
     assert model_config.embedding_mode == "glove_frozen" and model_config.dropout == 0.3
     assert (training.optimizer, training.learning_rate, training.clipnorm) == ("sgd", 0.05, 1.0)
     assert (training.batch_size, training.patience, training.epochs) == (64, 2, 7)
-    # The same settings, as `zoo train` applies them from tuned.json, give the same configs.
+    # The same settings, as `zoo train --set` applies them, give the same configs.
     assignments = [f"{key}={value}" for key, value in settings.items()]
     assert apply_settings(hypermodel.prepared.model_config, hypermodel.prepared.training, assignments) == (
-        model_config, training)
+        model_config, training, None)
     # One layer: the between-layer dropout is inactive and set to 0.
     one_layer = settings_from_values(hypermodel, {**values, "encoder.layers": 1})
     assert one_layer["encoder.dropout"] == 0.0
 
 
 @pytest.mark.parametrize("cell", CELLS)
-def test_every_cell_and_implementation_builds(cell):
+def test_every_cell_builds(cell):
     hypermodel = hypermodel_for(fake_prepared("sentiment"))
-    for implementation in ("auto", "custom", "hoisted"):
-        model = hypermodel.build(fixed_hp({"encoder.cell": cell, "encoder.implementation": implementation,
-                                           "encoder.units": 16, "embedding_mode": "learned"}))
-        assert model.zoo_config.encoder.cell == cell
-        ids = np.array([[3, 4, 5, 0], [6, 7, 0, 0]], dtype="int32")
-        assert model.predict(ids, verbose=0).shape == (2, 2)
+    hp = fixed_hp({"encoder.cell": cell, "encoder.units": 16, "embedding_mode": "learned"})
+    model = hypermodel.build(hp)
+    assert hypermodel.configs(hp)[0].encoder.cell == cell
+    ids = np.array([[3, 4, 5, 0], [6, 7, 0, 0]], dtype="int32")
+    assert model.predict(ids, verbose=0).shape == (2, 2)
 
 
 def test_build_clears_the_session(monkeypatch):
@@ -132,7 +133,7 @@ def test_budget_oracle_stops_handing_out_trials():
     assert oracle.create_trial("tuner0").status == "RUNNING"
 
 
-@pytest.mark.parametrize("task", list(TASK_SPACES))
+@pytest.mark.parametrize("task", list(TASKS))
 def test_the_defaults_are_the_recipe_itself(task):
     """Every default is the recipe's value: the first trial of a search is the untuned baseline."""
     prepared = fake_prepared(task)

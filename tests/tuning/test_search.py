@@ -1,4 +1,4 @@
-"""`zoo tune`: resumable searches, the tuned file and its use by `zoo train`, distributed trials."""
+"""`zoo tune`: resumable searches, the record under the working directory, distributed trials."""
 import json
 import os
 import socket
@@ -12,9 +12,9 @@ import pytest
 from zoo.tuning.search import TRIAL_RECORD, trial_records, tune
 
 # The cheapest corner of the space: trials of a few seconds on uci_sentiment (cached).
-TINY_FIX = {"encoder.units": "4", "encoder.layers": "1", "encoder.implementation": "auto",
+TINY_FIX = {"encoder.units": "4", "encoder.layers": "1",
             "encoder.cell": "gru", "embedding_mode": "learned", "batch_size": "64"}
-TINY = dict(task="sentiment", tuner="random", train_fraction=0.1, max_epochs=1, fixed=TINY_FIX, verbose=0)
+TINY = dict(recipe="sentiment", tuner="random", train_fraction=0.1, max_epochs=1, fixed=TINY_FIX, verbose=0)
 
 
 def test_search_resumes_without_rerunning_finished_trials(tmp_path, capsys):
@@ -56,22 +56,44 @@ def test_hyperband_runs_until_the_trial_cap_not_one_iteration(tmp_path, monkeypa
     assert tune(max_trials=3, **arguments)["record"]["trials"] == 3  # resumed, it goes on
 
 
-def test_train_uses_the_tuned_settings(tmp_path, monkeypatch):
-    """`zoo train` reads `<recipe>.tuned.json` (here a copy of the recipe in a temporary package)."""
-    from recipes import _runner, sentiment
+def shipped_files() -> dict:
+    from zoo.tasks import shipped_recipes_dir
 
-    tuned = tmp_path / "sentiment.tuned.json"
-    tuned.write_text(json.dumps({"settings": {"encoder.cell": "gru", "encoder.units": 6, "learning_rate": 0.01,
-                                              "encoder.bidirectional": False, "batch_size": 16},
-                                 "record": {"tuner": "random"}}))
-    model, training, path = _runner.load_tuned(str(tmp_path / "sentiment.py"), sentiment.MODEL, sentiment.TRAINING)
-    assert path == str(tuned)
-    assert (model.encoder.cell, model.encoder.units, model.encoder.bidirectional) == ("gru", 6, False)
-    assert (training.learning_rate, training.batch_size) == (0.01, 16)
-    # A file whose search found nothing better than the recipe holds no settings: nothing applies.
-    tuned.write_text(json.dumps({"settings": {}, "record": {"search_best_settings": {"batch_size": 8}}}))
-    model, training, path = _runner.load_tuned(str(tmp_path / "sentiment.py"), sentiment.MODEL, sentiment.TRAINING)
-    assert (model, training, path) == (sentiment.MODEL, sentiment.TRAINING, None)
+    return {path: path.stat().st_mtime for path in shipped_recipes_dir().rglob("*")}
+
+
+def test_tune_writes_under_the_working_directory_and_prints_the_recipe_lines(tmp_path, monkeypatch, capsys):
+    """No folder or file is given: the search and its record go to ./tuning/<recipe>/, never into
+    recipes/; the lines of the recipe to change are printed, and nothing applies them."""
+    from zoo.tasks import load_recipe
+
+    monkeypatch.chdir(tmp_path)
+    before = shipped_files()
+    tuned = tune(max_trials=1, **TINY)
+    assert sorted(path.name for path in (tmp_path / "tuning" / "sentiment").iterdir()) == [
+        "sentiment-random", "sentiment.tuned.json"]
+    written = json.loads((tmp_path / "tuning" / "sentiment" / "sentiment.tuned.json").read_text())
+    assert written == json.loads(json.dumps(tuned))
+    assert written["record"]["task"] == "sentiment" and written["record"]["recipe"].endswith("recipes/sentiment.py")
+    assert written["record"]["recipe_values"]["encoder.units"] == 128  # the recipe's own, for comparison
+    assert shipped_files() == before
+    printed = capsys.readouterr().out
+    assert "write these values into" in printed
+    assert "units=4," in printed and "# tuned: " in printed and "(was 128)" in printed
+    assert "--set encoder.units=4" in printed
+    assert load_recipe("sentiment").model.encoder.units == 128  # the recipe runs what it says
+
+
+def test_recipe_lines_say_when_the_best_is_the_recipe_itself():
+    from zoo.tasks import load_recipe
+    from zoo.tuning.search import recipe_lines
+
+    recipe = load_recipe("char_lm")
+    own = {"encoder.units": 512, "batch_size": 64, "sequence_length": 100}
+    assert "the best trial is the recipe itself" in recipe_lines(recipe, own, "x.json", "3")
+    lines = recipe_lines(recipe, {**own, "batch_size": 32, "encoder.cell": "gru"}, "x.json", "3")
+    assert "TRAINING = TrainingConfig(" in lines and "batch_size=32," in lines
+    assert "encoder=EncoderConfig(" in lines and 'cell="gru",' in lines and '(was "lstm")' in lines
 
 
 def test_cli_reports_bad_options_in_one_line(capsys):

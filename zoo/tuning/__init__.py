@@ -1,14 +1,15 @@
-"""Hyperparameter search over the recipes with keras-tuner (`zoo tune <task>`).
+"""Hyperparameter search around the recipes with keras-tuner (`zoo tune <recipe>`).
 
-Imports keras-tuner (and so TensorFlow) on first use of its names.
+The data of a search is prepared by the recipe's task (`zoo.tasks.Task.prepare`), as for
+`zoo train`. Imports keras-tuner (and so TensorFlow) on first use of its names.
 """
 from __future__ import annotations
 
-__all__ = ["tune", "hypermodel_for", "prepare", "HYPERMODELS", "TASK_SPACES", "TUNERS"]
+__all__ = ["tune", "hypermodel_for", "HYPERMODELS", "TUNERS"]
 
 
 def __getattr__(name):
-    if name in ("tune", "TUNERS", "make_tuner"):
+    if name in ("tune", "TUNERS", "make_tuner", "recipe_lines"):
         from zoo.tuning import search
 
         return getattr(search, name)
@@ -16,8 +17,4 @@ def __getattr__(name):
         from zoo.tuning import hypermodels
 
         return getattr(hypermodels, name)
-    if name in ("prepare", "TASK_SPACES", "TASKS"):
-        from zoo.tuning import tasks
-
-        return getattr(tasks, name)
     raise AttributeError(f"module 'zoo.tuning' has no attribute {name!r}")

@@ -1,20 +1,19 @@
 """Search spaces: one `keras_tuner.HyperModel` per factory.
 
 `build(hp)` only turns hyperparameter values into `--set` style settings ("encoder.units=64"),
-applies them to the recipe's config with the same code `zoo train` uses for a tuned recipe
-(`recipes._runner.apply_settings`, i.e. `with_overrides`), and calls the factory. Training-time
+applies them to the recipe's config with the same code `zoo train --set` uses
+(`zoo.tasks.apply_settings`, i.e. `with_overrides`), and calls the task's factory. Training-time
 settings (batch size, epochs, early-stopping patience) are applied in `fit`. The hyperparameter
-names are the settings' keys, so the best values go to `recipes/<task>.tuned.json` as they are
+names are the settings' keys, so the best values are written to the search's record as they are
 (the learning rate is tuned per optimizer, "learning_rate.adam" / "learning_rate.sgd", and
-written as "learning_rate").
+written as "learning_rate"); whoever finds them better writes them into the recipe file.
 
 The space:
 
 | hyperparameter | values | factories |
 |---|---|---|
 | encoder.cell | elman, gated_elman, lstm, gru | all |
-| encoder.implementation | auto (the fastest valid path: the fused LSTM on a CPU, else Keras' layer where one exists), custom, hoisted | all |
-| encoder.units | per task (`zoo.tuning.tasks.TASK_SPACES`) | all |
+| encoder.units | per task (`zoo.tasks.Task.search_space`) | all |
 | encoder.layers | 1, 2 (+ encoder.dropout 0-0.5, step 0.05, between layers when 2) | all |
 | encoder.bidirectional | false, true | all but the language model |
 | encoder.pooling | final, mean, max | acceptor, pair encoder |
@@ -31,17 +30,15 @@ Every choice also holds the recipe's own value (units, clipnorm, batch size, pat
 default is the recipe's value: the recipe itself is a point of the space (the first trial).
 
 The initialiser choice is the input kernels' (`EncoderConfig.initializer`); the recurrent
-kernels stay orthogonal.
+kernels stay orthogonal. `encoder.implementation` is not searched: every path computes the same
+function, so it is a speed setting and stays the recipe's.
 """
 from __future__ import annotations
 
 import keras
 import keras_tuner as kt
 
-from zoo.tuning.tasks import TASK_SPACES
-
 CELLS = ("elman", "gated_elman", "lstm", "gru")
-IMPLEMENTATIONS = ("auto", "custom", "hoisted")
 INITIALIZERS = ("glorot_uniform", "glorot_normal", "he_uniform", "lecun_normal")
 EMBEDDING_MODES = ("learned", "glove_frozen", "glove_finetuned")
 POOLINGS = ("final", "mean", "max")
@@ -74,7 +71,8 @@ class ZooHyperModel(kt.HyperModel):
     """The search space of one factory, around a recipe's config and training settings.
 
     Args:
-        prepared: `zoo.tuning.tasks.PreparedTask` (data, vectorizer, GloVe matrix, recipe).
+        prepared: `zoo.tasks.Prepared` (the task, its data, vectorizer, GloVe matrix, the
+            recipe's configs), made once for the search by `Task.prepare`.
         max_epochs: upper bound of the `epochs` hyperparameter (default: the recipe's epochs).
         tune_epochs: False for Hyperband, which decides each trial's epochs itself.
         fixed: {hyperparameter name: value} pinned to one value (`hp.Fixed`), e.g. for tiny tests.
@@ -85,20 +83,20 @@ class ZooHyperModel(kt.HyperModel):
 
     def __init__(self, prepared, max_epochs: int | None = None, tune_epochs: bool = True,
                  fixed: dict | None = None, verbose: int = 2, name: str | None = None):
-        super().__init__(name=name or prepared.task, tunable=True)
+        super().__init__(name=name or prepared.task.name, tunable=True)
         self.prepared = prepared
-        self.space = TASK_SPACES[prepared.task]
+        self.space = prepared.task.search_space
         self.max_epochs = max_epochs or prepared.training.epochs
         self.tune_epochs = tune_epochs
         self.fixed = dict(fixed or {})
         self.verbose = verbose
         unknown = sorted(set(self.fixed) - set(self.hyperparameter_names()))
         if unknown:
-            raise ValueError(f"cannot fix {unknown}: the {prepared.task} space has {self.hyperparameter_names()}")
+            raise ValueError(f"cannot fix {unknown}: the {prepared.task.name} space has {self.hyperparameter_names()}")
 
     # -- the space ---------------------------------------------------------------------------
     def hyperparameter_names(self) -> list[str]:
-        names = ["encoder.cell", "encoder.implementation", "encoder.units", "encoder.layers",
+        names = ["encoder.cell", "encoder.units", "encoder.layers",
                  "encoder.dropout", "dropout", "optimizer", "learning_rate.adam", "learning_rate.sgd",
                  "clipnorm", "batch_size", "patience", "encoder.initializer"]
         if self.factory_name != "language_model":
@@ -132,7 +130,6 @@ class ZooHyperModel(kt.HyperModel):
         units = _including(self.space["units"], encoder.units)
         settings = {
             "encoder.cell": self._choice(hp, "encoder.cell", CELLS, encoder.cell),
-            "encoder.implementation": self._choice(hp, "encoder.implementation", IMPLEMENTATIONS, "auto"),
             "encoder.units": self._choice(hp, "encoder.units", units, encoder.units),
             "encoder.layers": self._choice(hp, "encoder.layers", (1, 2), min(encoder.layers, 2)),
             "encoder.initializer": self._choice(hp, "encoder.initializer",
@@ -179,25 +176,21 @@ class ZooHyperModel(kt.HyperModel):
         return settings
 
     def settings(self, hp) -> dict:
-        """All `--set` style settings of one trial (what `zoo train` gets from tuned.json)."""
+        """All `--set` style settings of one trial (`zoo train <recipe> --set key=value` trains it)."""
         return {**self.model_settings(hp), **self.training_settings(hp)}
 
     def configs(self, hp):
         """(model config, TrainingConfig) of a trial: the recipe's, with the trial's settings applied."""
-        from recipes._runner import apply_settings
+        from zoo.tasks import apply_settings
 
         assignments = [f"{key}={value}" for key, value in self.settings(hp).items()]
-        return apply_settings(self.prepared.model_config, self.prepared.training, assignments)
+        return apply_settings(self.prepared.model_config, self.prepared.training, assignments)[:2]
 
     # -- keras-tuner's interface ---------------------------------------------------------------
     def build(self, hp):
         keras.backend.clear_session()  # otherwise memory grows from trial to trial
-        from zoo.models import FACTORIES
-
         model_config, training = self.configs(hp)  # declares every hyperparameter, fit's too
-        factory = FACTORIES[self.factory_name][0]
-        matrix = self.prepared.embedding_matrix if model_config.embedding_mode != "learned" else None
-        return training.compile(factory(model_config, embedding_matrix=matrix))
+        return training.compile(self.prepared.build_model(model_config))
 
     def fit(self, hp, model, *args, **kwargs):
         """Trains on the task's batches with the trial's batch size, epochs and patience.
@@ -205,7 +198,7 @@ class ZooHyperModel(kt.HyperModel):
         `kwargs` come from the tuner: its callbacks, and for Hyperband `epochs`/`initial_epoch`.
         """
         _, training = self.configs(hp)
-        batches = self.prepared.batches(training)
+        batches = self.prepared.batches(training, splits=("train", "dev"))
         callbacks = list(kwargs.pop("callbacks", []))
         # The recipes stop on the dev loss too (their EarlyStopping restores the best weights; the
         # tuner scores a trial by its best epoch, which comes to the same).
@@ -238,7 +231,7 @@ HYPERMODELS = {cls.factory_name: cls for cls in
 
 def hypermodel_for(prepared, **kwargs) -> ZooHyperModel:
     """The HyperModel of the task's factory."""
-    return HYPERMODELS[TASK_SPACES[prepared.task]["factory"]](prepared, **kwargs)
+    return HYPERMODELS[prepared.task.factory](prepared, **kwargs)
 
 
 def settings_from_values(hypermodel: ZooHyperModel, values: dict) -> dict:

@@ -1,15 +1,20 @@
-"""`zoo tune <task>`: a keras-tuner search over a recipe's space, resumable, budgeted, distributable.
+"""`zoo tune <recipe>`: a keras-tuner search around a recipe, resumable, budgeted, distributable.
 
-- The search lives in `recipes/<task>/tuning/<task>-<tuner>/` (or under `directory`); rerun with the same
-  folder, it reloads the oracle (`overwrite=False`): finished trials are kept, not rerun, and a trial
-  that was running when the process died is run again from its start.
+- The recipe is read like `zoo train` reads it (`zoo.tasks.load_recipe`: a name or a file), and its
+  task prepares the data once for the whole search (`Task.prepare`).
+- The search lives in `./tuning/<recipe>/<task>-<tuner>/` under the working directory (or under
+  `directory`), never in the package or in `recipes/`. Rerun with the same folder, it reloads the
+  oracle (`overwrite=False`): finished trials are kept, not rerun, and a trial that was running
+  when the process died is run again from its start.
 - `budget_minutes`: the oracle hands out no new trial after that many minutes (counted from this
   start of the command; the running trials finish).
 - Distributed: keras-tuner's own mechanism. With `KERASTUNER_ORACLE_IP`/`KERASTUNER_ORACLE_PORT`
   set, the process whose `KERASTUNER_TUNER_ID` contains "chief" runs the oracle (and applies
   `max_trials` and the budget), the others run trials; all must see the same `directory`.
-- At the end (on the chief, or alone) it prints a table of the trials and writes the best settings
-  to `recipes/<task>.tuned.json` (or `output`), with a record of the search.
+- At the end (on the chief, or alone) it prints a table of the trials, writes the best settings
+  with a record of the search to `./tuning/<recipe>/<recipe>.tuned.json` (or `output`), and prints
+  the lines of the recipe that would change. Nothing applies them: a recipe runs what its file
+  says, so a better setting goes into the recipe by hand, with a comment naming the record.
 """
 from __future__ import annotations
 
@@ -25,7 +30,6 @@ from keras_tuner.src.distribute import utils as dist_utils
 from keras_tuner.src.engine import trial as trial_module
 
 from zoo.tuning.hypermodels import hypermodel_for, settings_from_values
-from zoo.tuning.tasks import TASK_SPACES, prepare
 
 TUNERS = ("hyperband", "bayesian", "random")
 TRIAL_RECORD = "zoo_trial.json"
@@ -119,26 +123,28 @@ ZooBayesianOptimization = _tuner_class(kt.BayesianOptimization)
 ZooHyperband = _tuner_class(kt.Hyperband)
 
 
-def default_directory(task: str) -> Path:
-    import recipes
-
-    return Path(recipes.__file__).parent / task / "tuning"
-
-
-def default_output(task: str) -> Path:
-    import recipes
-
-    return Path(recipes.__file__).parent / f"{task}.tuned.json"
+def default_directory(name: str) -> Path:
+    """`./tuning/<name>/` under the working directory (name: the recipe's)."""
+    return Path.cwd() / "tuning" / name
 
 
-def make_tuner(task: str, hypermodel, tuner: str, max_trials: int, directory, max_epochs: int,
+def default_output(name: str) -> Path:
+    """`./tuning/<name>/<name>.tuned.json` under the working directory."""
+    return default_directory(name) / f"{name}.tuned.json"
+
+
+def make_tuner(task, hypermodel, tuner: str, max_trials: int, directory, max_epochs: int,
                budget_minutes: float | None = None, seed: int = 0):
-    """The budgeted tuner for `task`, reloading the project in `directory/task` when it exists."""
+    """The budgeted tuner for `task` (a `zoo.tasks.Task` or its name), reloading the project in
+    `directory/<task>-<tuner>` when it exists."""
     if tuner not in TUNERS:
         raise ValueError(f"--tuner must be one of {', '.join(TUNERS)}, got {tuner!r}")
     if max_trials < 1:
         raise ValueError(f"--max-trials must be at least 1, got {max_trials}")
-    name, direction = TASK_SPACES[task]["objective"]
+    from zoo.tasks import get
+
+    task = get(task) if isinstance(task, str) else task
+    name, direction = task.objective
     objective = kt.Objective(name, direction)
     if tuner == "hyperband":
         # keras-tuner runs one Hyperband iteration by default (10 trials when max_epochs is 4);
@@ -159,7 +165,7 @@ def make_tuner(task: str, hypermodel, tuner: str, max_trials: int, directory, ma
     if budget_minutes:
         oracle.deadline = time.time() + 60.0 * budget_minutes
     # One project per tuner: another tuner's oracle cannot reload this one's state.
-    return tuner_class(hypermodel, oracle, directory=str(directory), project_name=project_name(task, tuner),
+    return tuner_class(hypermodel, oracle, directory=str(directory), project_name=project_name(task.name, tuner),
                        overwrite=False)
 
 
@@ -182,7 +188,7 @@ def _short(value) -> str:
     return str(value)
 
 
-SHORT_NAMES = {"encoder.cell": "cell", "encoder.implementation": "impl", "encoder.units": "units",
+SHORT_NAMES = {"encoder.cell": "cell", "encoder.units": "units",
                "encoder.layers": "layers", "encoder.dropout": "enc_dropout", "encoder.bidirectional": "bidi",
                "encoder.pooling": "pool", "embedding_mode": "emb", "optimizer": "opt", "learning_rate": "lr",
                "batch_size": "batch"}
@@ -218,20 +224,29 @@ def machine_description() -> str:
             f"keras-tuner {kt.__version__}")
 
 
-def tune(task: str, tuner: str = "hyperband", max_trials: int = 30, budget_minutes: float | None = None,
+def tune(recipe, tuner: str = "hyperband", max_trials: int = 30, budget_minutes: float | None = None,
          directory=None, train_fraction: float = 1.0, max_epochs: int | None = None,
          fixed: dict | None = None, output=None, dataset: str | None = None, seed: int = 0,
          verbose: int = 2) -> dict | None:
-    """Runs (or resumes) a search; returns the tuned record written, or None on a worker."""
-    directory = Path(directory) if directory else default_directory(task)
-    prepared = prepare(task, dataset, train_fraction)
+    """Runs (or resumes) a search around `recipe` (a `zoo.tasks.Recipe`, a recipe name or a recipe
+    file); returns the tuned record written, or None on a worker."""
+    from zoo.tasks import get, load_recipe
+
+    if not 0.0 < train_fraction <= 1.0:
+        raise ValueError(f"--train-fraction must be in (0, 1], got {train_fraction}")
+    recipe = load_recipe(recipe)
+    task = get(recipe.task)
+    directory = Path(directory) if directory else default_directory(recipe.name)
+    # The GloVe matrix is made whatever the recipe's mode: a trial may switch to a GloVe mode.
+    prepared = task.prepare(recipe.model, recipe.training, recipe.settings, dataset or recipe.dataset,
+                            train_fraction=train_fraction, glove=True)
     max_epochs = max_epochs or prepared.training.epochs
     hypermodel = hypermodel_for(prepared, max_epochs=max_epochs, tune_epochs=tuner != "hyperband",
                                 fixed=fixed, verbose=verbose)
     search = make_tuner(task, hypermodel, tuner, max_trials, directory, max_epochs, budget_minutes, seed)
-    project_dir = directory / project_name(task, tuner)
+    project_dir = directory / project_name(task.name, tuner)
     done_before = len(trial_records(project_dir))
-    print(f"== zoo tune {task}: {tuner}, at most {max_trials} trials"
+    print(f"== zoo tune {recipe.name} ({recipe.path}): {tuner}, at most {max_trials} trials"
           + (f", {budget_minutes:g} minutes" if budget_minutes else "")
           + f", train fraction {train_fraction:g}, search in {project_dir}"
           + (f" ({done_before} trials done before)" if done_before else ""), flush=True)
@@ -251,8 +266,11 @@ def tune(task: str, tuner: str = "hyperband", max_trials: int = 30, budget_minut
         raise ValueError(f"no trial of the search in {project_dir} completed; nothing to write")
     best = oracle.get_best_trials(1)[0]
     settings = settings_from_values(hypermodel, best.hyperparameters.values)
-    objective_name, direction = TASK_SPACES[task]["objective"]
+    objective_name, direction = task.objective
     record = {
+        "task": task.name,
+        "recipe": str(recipe.path),
+        "recipe_values": recipe_values(recipe, settings),
         "tuner": tuner,
         "trials": len(completed),
         "best_trial": best.trial_id,
@@ -271,9 +289,77 @@ def tune(task: str, tuner: str = "hyperband", max_trials: int = 30, budget_minut
         record["note"] = ("epochs not tuned: Hyperband set each trial's epochs (best trial: "
                           f"{best.hyperparameters.values.get('tuner/epochs')}); the recipe's bound and early stopping apply")
     tuned = {"settings": settings, "record": record}
-    output = Path(output) if output else default_output(task)
+    output = Path(output) if output else default_output(recipe.name)
+    output.parent.mkdir(parents=True, exist_ok=True)
     from zoo.training import write_json
 
     write_json(output, tuned)
-    print(f"== best trial {best.trial_id}: {objective_name} {best.score:.4f}; settings written to {output}")
+    print(f"== best trial {best.trial_id}: {objective_name} {best.score:.4f}; settings and record written to {output}")
+    print(recipe_lines(recipe, settings, output, best.trial_id))
     return tuned
+
+
+def _group_of(recipe, key: str) -> tuple[str, object, list[str]]:
+    """(where the key's value is written in a recipe file, the config holding it, the path to it)."""
+    import dataclasses
+
+    parts = key.split(".")
+    training_fields = {field.name for field in dataclasses.fields(recipe.training)}
+    settings_fields = {field.name for field in dataclasses.fields(recipe.settings)} if recipe.settings else set()
+    if parts[0] in training_fields:
+        return f"TRAINING = {type(recipe.training).__name__}(", recipe.training, parts
+    if parts[0] in settings_fields:
+        return f"SETTINGS = {type(recipe.settings).__name__}(", recipe.settings, parts
+    if len(parts) > 1:
+        nested = getattr(recipe.model, parts[0])
+        return (f"MODEL = {type(recipe.model).__name__}(... {parts[0]}={type(nested).__name__}(",
+                recipe.model, parts)
+    return f"MODEL = {type(recipe.model).__name__}(", recipe.model, parts
+
+
+def recipe_values(recipe, settings: dict) -> dict:
+    """{setting key: the recipe's own value} for the keys of `settings`."""
+    values = {}
+    for key in settings:
+        _, config, parts = _group_of(recipe, key)
+        for part in parts:
+            config = getattr(config, part)
+        values[key] = config
+    return values
+
+
+def _literal(value) -> str:
+    """A value as a recipe file writes it (strings in double quotes)."""
+    return json.dumps(value) if isinstance(value, str) else repr(value)
+
+
+def _shown(path) -> str:
+    """A path relative to the working directory when it lies below it."""
+    path = Path(path)
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def recipe_lines(recipe, settings: dict, record_file, trial_id) -> str:
+    """The recipe file's lines that the search's best settings change, ready to paste, each with a
+    comment naming the record (or a line saying that the best trial is the recipe itself)."""
+    own = recipe_values(recipe, settings)
+    changed = {key: value for key, value in settings.items() if own[key] != value}
+    if not changed:
+        return f"== the best trial is the recipe itself ({recipe.path}): nothing to change"
+    record_file, recipe_file = _shown(record_file), _shown(recipe.path)
+    groups: dict[str, list[str]] = {}
+    for key, value in changed.items():
+        group, _, parts = _group_of(recipe, key)
+        line = f"{parts[-1]}={_literal(value)},"
+        groups.setdefault(group, []).append(
+            f"        {line:30s} # tuned: {record_file}, trial {trial_id} (was {_literal(own[key])})")
+    lines = [f"== to train them, write these values into {recipe_file}, each with its reason "
+             f"(what you read is what runs: nothing applies {record_file}):"]
+    for group, entries in groups.items():
+        lines += [f"    {group}", *entries]
+    trial = " ".join(f"--set {key}={value}" for key, value in changed.items())
+    lines.append(f"   (to try them first: zoo train {recipe_file} {trial})")
+    return "\n".join(lines)

@@ -1,0 +1,127 @@
+"""Training a recipe into a run folder, and evaluating a run folder again (`zoo train`, `zoo evaluate`).
+
+A run folder (`runs/<recipe name>/`) holds `recipe.json` (the recipe file, the `--set` overrides
+and the full configuration that ran), `config.json` (the model config), `vectorizer.json`,
+`coverage.json` (GloVe modes), `model.keras`, `metrics.json`, `history.csv`, `curves.png` and
+TensorBoard `logs/`; `fit_evaluate_save` (zoo.training) writes the last five.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+RECIPE_FILE = "recipe.json"
+
+
+def save_vectorizer(run_dir, vectorizer) -> None:
+    """The vectorizer as Keras JSON (its vocabulary included), reloadable in safe mode
+    (`zoo.loading.load_vectorizer`)."""
+    import keras
+
+    from zoo.training import write_json
+
+    write_json(Path(run_dir) / "vectorizer.json", keras.saving.serialize_keras_object(vectorizer))
+
+
+def save_config(run_dir, config) -> None:
+    """The model config as JSON (`config.json`)."""
+    (Path(run_dir) / "config.json").write_text(config.to_json() + "\n")
+
+
+class _PrintHandler(logging.Handler):
+    """Prints log records to the current `sys.stdout` (looked up at each record, not kept)."""
+
+    def emit(self, record):
+        print(self.format(record))
+
+
+def show_training_path() -> None:
+    """Prints the recurrent path and XLA choice that `TrainingConfig.compile` logs, e.g.
+    `training path: encoder: fused FusedLSTM(LSTMCell) (no cuDNN, no GPU); XLA off [...]`."""
+    logger = logging.getLogger("zoo.training")
+    if not any(isinstance(handler, _PrintHandler) for handler in logger.handlers):
+        handler = _PrintHandler()
+        handler.setFormatter(logging.Formatter("   %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
+def train(recipe, runs="runs", overrides=(), dataset: str | None = None, verbose: int | None = None):
+    """Trains a recipe: prepares its task's data, fits with early stopping on dev, evaluates on
+    test and writes the run folder `runs/<recipe name>` (resumed when unfinished, else the next
+    free `runs/<recipe name>-N`). Returns `(metrics, run_dir)`.
+
+    Args:
+        recipe: a `Recipe`, a recipe name (`sentiment`) or a recipe file path.
+        runs: the folder of run folders.
+        overrides: `--set key=value` assignments applied to the recipe (recorded in `recipe.json`).
+        dataset: another dataset name than the recipe's (recorded too).
+        verbose: Keras' fit verbosity (default: a progress bar in a terminal, else a line per epoch).
+    """
+    from zoo.tasks.recipe import load_recipe
+    from zoo.tasks.registry import get
+    from zoo.training import choose_run_dir, fit_evaluate_save, write_json
+
+    written = load_recipe(recipe)
+    recipe = written.with_overrides(overrides, dataset)
+    task = get(recipe.task)
+    run_dir = choose_run_dir(runs, recipe.name)
+    print(f"== zoo train {recipe.name}: the {task.name} task on {recipe.dataset} -> {run_dir}")
+    print(f"   recipe:   {recipe.path or '(in code)'}" + (f", with --set {' '.join(overrides)}" if overrides else ""))
+    show_training_path()
+
+    prepared = task.prepare(recipe.model, recipe.training, recipe.settings, recipe.dataset)
+    print("   model:    " + prepared.model_config.to_json(indent=None))
+    print("   training: " + recipe.training.to_json(indent=None))
+    if recipe.settings is not None:
+        print("   settings: " + recipe.settings.to_json(indent=None))
+    ran = {**recipe.to_dict(), "model": json.loads(prepared.model_config.to_json())}
+    write_json(run_dir / RECIPE_FILE, {**ran, "overrides": list(overrides), "set_from_data": prepared.from_data})
+    extra = task.extra_metrics(prepared.data)
+    if prepared.coverage is not None:
+        print(prepared.coverage)
+        prepared.coverage.save(run_dir / "coverage.json")
+        extra["glove_coverage"] = prepared.coverage.to_dict()
+
+    model = recipe.training.compile(prepared.build_model())
+    save_config(run_dir, prepared.model_config)
+    save_vectorizer(run_dir, prepared.vectorizer)
+    batches = prepared.batches()
+    metrics = fit_evaluate_save(
+        model, batches["train"], batches["dev"], batches["test"], run_dir, recipe.training, extra,
+        verbose=verbose, after_evaluation=lambda trained, values: task.after_evaluation(prepared, trained, values))
+    print("== test: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics["test"].items()))
+    print(f"== saved in {run_dir}")
+    return metrics, run_dir
+
+
+def evaluate_run(run_dir, split: str = "test") -> dict:
+    """A finished run's metrics on its dataset's `split` ("test" or "dev").
+
+    Loads the model with `zoo.load` (safe mode) and the vectorizer with
+    `zoo.loading.load_vectorizer`, rebuilds the split's batches through the run's task, and
+    evaluates the model's inference copy (`zoo.inference_model`), compiled with the zoo's
+    defaults; the task adds what it derives (bits per character for the character LM).
+    """
+    import zoo
+    from zoo.loading import load_vectorizer
+    from zoo.tasks.registry import get
+    from zoo.training import TrainingConfig, compile_defaults
+
+    run_dir = Path(run_dir)
+    missing = [name for name in (RECIPE_FILE, "model.keras", "vectorizer.json") if not (run_dir / name).exists()]
+    if missing:
+        raise FileNotFoundError(f"{run_dir} is not a finished run folder: missing {', '.join(missing)}")
+    if split not in ("test", "dev"):
+        raise ValueError(f"split must be 'test' or 'dev', got {split!r}")
+    recorded = json.loads((run_dir / RECIPE_FILE).read_text())
+    task = get(recorded["task"])
+    training = TrainingConfig.from_dict(recorded["training"])
+    settings = task.settings_from_dict(recorded.get("settings"))
+    # The inference copy: the first LSTM layer's input projection folded (the same function).
+    model = zoo.inference_model(zoo.load(run_dir, compile=False))
+    compile_defaults(model, jit_compile=training.jit_compile)
+    vectorizer = load_vectorizer(run_dir)
+    batches = task.batches(task.load_data(recorded["dataset"]), vectorizer, training, settings, splits=(split,))
+    return task.derived_metrics(model.evaluate(batches[split], return_dict=True, verbose=0))
