@@ -3,7 +3,7 @@ import pytest
 
 import keras
 
-from tests.helpers import PADDED_IDS, TOLERANCE, lengths
+from tests.helpers import PADDED_IDS, TOLERANCE, lengths, predict
 from zoo.layers import MaskedPooling, SequenceEncoder, make_recurrent_layer
 
 RNG = np.random.default_rng(3)
@@ -47,54 +47,35 @@ def test_auto_says_which_path_it_took(cell, expected):
 
 
 def test_auto_takes_keras_cudnn_eligible_lstm_when_a_gpu_is_visible(monkeypatch):
-    from zoo.layers import encoder
+    from zoo.layers import recurrent
 
-    monkeypatch.setattr(encoder, "_gpu_visible", lambda: True)
+    monkeypatch.setattr(recurrent, "_gpu_visible", lambda: True)
     gpu = SequenceEncoder(cell="lstm", units=2)
     assert gpu.implementation_used == "builtin" and gpu.code_path["cudnn_eligible"] is True
+    assert gpu.path_summary == "Keras LSTM (cuDNN eligible, GPU visible)"
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
-@pytest.mark.parametrize("bidirectional", [False, True])
-@pytest.mark.parametrize("layers", [1, 2])
-def test_recurrence_by_lengths_equals_the_masked_recurrence(cell, bidirectional, layers):
-    """The torch route to cuDNN (no mask, lengths instead), checked here on the masked path."""
-    encoder = SequenceEncoder(cell=cell, implementation="builtin", units=4, layers=layers,
-                              bidirectional=bidirectional)
-    masked, _ = run(encoder)
-    sequence, keep = EMBEDDED, MASK[..., None].astype("float32")
-    for layer in encoder.recurrent_layers:
-        sequence = encoder._recur_by_lengths(layer, sequence, lengths(PADDED_IDS), keep, training=False)
-    by_lengths = keras.ops.convert_to_numpy(sequence)
-    np.testing.assert_allclose(by_lengths[MASK], masked[MASK], atol=TOLERANCE)
-    assert not by_lengths[~MASK].any()  # padded positions are zeros
-
-
-def test_reverse_within_lengths_keeps_padding_in_place_and_is_its_own_inverse():
-    from zoo.layers.masking import reverse_within_lengths
-
-    values = np.arange(12, dtype="float32").reshape(2, 6, 1)
-    reversed_ = keras.ops.convert_to_numpy(reverse_within_lengths(values, np.array([3, 6])))
-    assert reversed_[..., 0].tolist() == [[2, 1, 0, 3, 4, 5], [11, 10, 9, 8, 7, 6]]
-    again = keras.ops.convert_to_numpy(reverse_within_lengths(reversed_, np.array([3, 6])))
-    np.testing.assert_array_equal(again, values)
-
-
-def test_only_right_padded_masks_go_by_lengths():
-    from zoo.layers.masking import is_right_padded
-
-    assert is_right_padded(MASK)
-    assert not is_right_padded(np.array([[False, True, True], [True, True, False]]))
-
-
-def test_the_lengths_route_is_for_the_torch_backend_with_a_gpu(monkeypatch):
-    from zoo.layers import encoder
-
-    monkeypatch.setattr(encoder, "_gpu_visible", lambda: True)
-    gpu = SequenceEncoder(cell="lstm", units=2)
-    assert gpu.cudnn_by_lengths is (keras.backend.backend() == "torch")
-    assert not SequenceEncoder(cell="lstm", units=2, use_cudnn=False).cudnn_by_lengths
-    assert not SequenceEncoder(cell="gated_elman", units=2).cudnn_by_lengths
+def test_code_path_and_its_summary_say_what_runs_and_why():
+    fused = SequenceEncoder(cell="lstm", units=2)  # no GPU here: the fused kernel
+    path = fused.code_path
+    assert path["implementation"] == "fused" and path["loop"] == "fused sequence kernel"
+    assert path["xla_loops"].startswith("XLA when the (time, batch) shape is fixed")
+    assert path["cudnn_eligible"] is False and "padding" not in path and "input_projection" not in path
+    assert fused.path_summary == "fused LSTM, XLA loops when shapes are fixed"
+    fused.recurrent_layers[0].xla_loops = False
+    assert fused.code_path["xla_loops"] == "no XLA" and fused.path_summary == "fused LSTM, loops without XLA"
+    builtin = SequenceEncoder(cell="lstm", implementation="builtin", units=2)
+    assert builtin.code_path["cudnn_eligible"] is True
+    assert builtin.path_summary == "Keras LSTM (cuDNN eligible, no GPU)"
+    no_cudnn = SequenceEncoder(cell="gru", implementation="builtin", units=2, use_cudnn=False)
+    assert no_cudnn.code_path["cudnn_eligible"] is False
+    assert no_cudnn.path_summary == "Keras GRU (no cuDNN, no GPU)"
+    custom = SequenceEncoder(cell="gated_elman", units=2)
+    assert custom.code_path["layer"] == "RNN(GatedElmanCell)" and not custom.code_path["cudnn_eligible"]
+    assert custom.path_summary == "zoo GatedElmanCell in Keras' RNN loop"
+    folded = SequenceEncoder(cell="lstm", units=2, projected_inputs=True)
+    assert folded.code_path["input_projection"].startswith("folded")
+    assert folded.path_summary == "fused LSTM, XLA loops when shapes are fixed, inputs already projected"
 
 
 def test_fused_is_for_the_lstm_only():
@@ -136,17 +117,39 @@ def test_final_pooling_is_forward_last_and_backward_first():
 
 
 @pytest.mark.parametrize("cell, implementation", [
-    ("elman", "builtin"), ("elman", "custom"), ("gated_elman", "hoisted"), ("lstm", "builtin"),
-    ("lstm", "fused"), ("gru", "builtin"), ("gru", "custom")])
+    ("elman", "builtin"), ("elman", "custom"), ("gated_elman", "custom"), ("lstm", "builtin"),
+    ("lstm", "custom"), ("lstm", "fused"), ("gru", "builtin"), ("gru", "custom")])
 @pytest.mark.parametrize("bidirectional", [False, True])
-def test_final_pooling_from_the_final_states_equals_pooling_the_sequence(cell, implementation, bidirectional):
-    """`final` pooling reads the last layer's final states; the same as pooling the sequence."""
-    encoder = SequenceEncoder(cell=cell, implementation=implementation, units=4, layers=2,
-                              bidirectional=bidirectional)
-    assert encoder.pool_final_states
-    sequence, pooled = run(encoder)
-    pooled_sequence = MaskedPooling("final", bidirectional=bidirectional)(sequence, mask=MASK)
-    np.testing.assert_allclose(pooled, keras.ops.convert_to_numpy(pooled_sequence), atol=TOLERANCE)
+def test_pooled_equals_pooling_the_sequence_on_every_path(cell, implementation, bidirectional):
+    """`final` pooling reads the last layer's final states: the same as pooling the sequence."""
+    for pooling in ("final", "max"):
+        encoder = SequenceEncoder(cell=cell, implementation=implementation, units=4, layers=2,
+                                  bidirectional=bidirectional, pooling=pooling)
+        assert encoder.pool_final_states is (pooling == "final")
+        sequence, pooled = run(encoder)
+        assert not sequence[~MASK].any()  # zeros at padding, on every path
+        pooled_sequence = MaskedPooling(pooling, bidirectional=bidirectional)(sequence, mask=MASK)
+        np.testing.assert_allclose(pooled, keras.ops.convert_to_numpy(pooled_sequence), atol=TOLERANCE)
+
+
+@pytest.mark.parametrize("cell, implementations", [
+    ("lstm", ("builtin", "custom", "fused")), ("gru", ("builtin", "custom")), ("elman", ("builtin", "custom"))])
+def test_a_checkpoint_runs_on_every_path(tmp_path, cell, implementations):
+    """Weights saved on one path load on every other (same weight paths) and predict the same."""
+    from zoo import models
+
+    def build(implementation):
+        encoder = models.EncoderConfig(cell=cell, implementation=implementation, units=5, bidirectional=True,
+                                       layers=2)
+        return models.acceptor(models.AcceptorConfig(vocabulary_size=20, embedding_dim=3, encoder=encoder))
+
+    reference, *others = [build(implementation) for implementation in implementations]
+    reference.save_weights(tmp_path / "reference.weights.h5")
+    expected = predict(reference, PADDED_IDS)
+    for model in others:
+        assert [w.path for w in model.weights] == [w.path for w in reference.weights]
+        model.load_weights(tmp_path / "reference.weights.h5")
+        np.testing.assert_allclose(predict(model, PADDED_IDS), expected, atol=TOLERANCE)
 
 
 def test_mean_and_max_pool_over_real_tokens_only():

@@ -4,9 +4,11 @@ TensorFlow need not be installed: on a GPU machine with PyTorch,
 
     KERAS_BACKEND=torch python -m pytest -m gpu tests/layers/test_gpu_paths.py
 
-checks that `implementation="auto"` takes Keras' cuDNN kernel there, and that it computes what the
-zoo's own cells compute with the same weights, padded batches included. (Without a GPU,
-`tests/layers/test_encoder.py` checks the cuDNN conditions on the layers' settings.)
+checks that `implementation="auto"` takes Keras' cuDNN kernel there (on torch through
+`zoo.layers.LSTMByLengths` / `GRUByLengths`, which give right-padded batches to cuDNN without a
+mask), and that it computes what the zoo's own cells compute with the same weights, padded batches
+and the pooled final states included. (Without a GPU, `tests/layers/test_encoder.py` checks the
+cuDNN conditions on the layers' settings, and `tests/layers/test_by_lengths.py` the route's logic.)
 """
 import numpy as np
 import pytest
@@ -57,6 +59,11 @@ def test_auto_takes_the_cudnn_path_on_a_gpu_with_a_padded_batch(cell, bidirectio
     if keras.backend.backend() != "torch":
         return
     assert "padding" in path  # torch: right-padded batches go by lengths, without a mask
+    from zoo.layers import GRUByLengths, LSTMByLengths
+
+    first = model.get_layer("encoder").recurrent_layers[0]
+    direction = first.forward_layer if bidirectional else first
+    assert type(direction) is {"lstm": LSTMByLengths, "gru": GRUByLengths}[cell]
     # Keras falls back to its generic loop when cuDNN refuses; count the calls to the kernel.
     import importlib
 

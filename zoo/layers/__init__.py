@@ -1,5 +1,6 @@
-"""Layers built on the cells: the sequence encoder, the fused LSTM, padding masks, masked pooling,
-pair features, character-CNN word features."""
+"""Layers built on the cells: the sequence encoder, the recurrent layers it stacks (chosen in
+`zoo.layers.recurrent`: Keras' own, the zoo's cells, the fused LSTM, Keras' LSTM/GRU by lengths),
+padding masks, masked pooling, pair features, character-CNN word features."""
 from zoo.layers.char_cnn import CharCNN
 from zoo.layers.encoder import (
     BUILTIN_LAYERS,
@@ -9,11 +10,13 @@ from zoo.layers.encoder import (
     make_recurrent_layer,
     resolve_implementation,
 )
-from zoo.layers.fused_lstm import FusedLSTM
+from zoo.layers.by_lengths import GRUByLengths, LSTMByLengths
+from zoo.layers.fused_lstm import FusedLSTM, ProjectedLSTMCell
 from zoo.layers.masking import POOLINGS, MaskedPooling, PaddingMask
 from zoo.layers.pair_features import PairFeatures
 
 __all__ = [
-    "BUILTIN_LAYERS", "CELL_KINDS", "CharCNN", "FusedLSTM", "IMPLEMENTATIONS", "POOLINGS", "MaskedPooling", "PaddingMask",
-    "PairFeatures", "SequenceEncoder", "make_recurrent_layer", "resolve_implementation",
+    "BUILTIN_LAYERS", "CELL_KINDS", "CharCNN", "FusedLSTM", "GRUByLengths", "IMPLEMENTATIONS", "LSTMByLengths",
+    "POOLINGS", "MaskedPooling", "PaddingMask", "PairFeatures", "ProjectedLSTMCell", "SequenceEncoder",
+    "make_recurrent_layer", "resolve_implementation",
 ]

@@ -1,146 +1,27 @@
 """The sequence encoder every factory uses: stacked, optionally bidirectional recurrent layers."""
 from __future__ import annotations
 
+import numpy as np
+
 import keras
 
 from zoo.cells import CELLS
-from zoo.layers.fast_rnn import HoistedRNN
 from zoo.layers.fused_lstm import FusedLSTM, fused_kernel_available
-from zoo.layers.masking import POOLINGS, MaskedPooling, is_right_padded, padding_lengths, reverse_within_lengths
+from zoo.layers.masking import POOLINGS, MaskedPooling
+from zoo.layers.recurrent import (  # noqa: F401  (re-exported: the models' configs read them here)
+    BUILTIN_LAYERS,
+    CELL_KINDS,
+    IMPLEMENTATIONS,
+    INITIALIZERS,
+    describe_path,
+    make_recurrent_layer,
+    resolve_implementation,
+    summarize_path,
+    visible_gpus,
+)
 
-CELL_KINDS = tuple(CELLS)
-IMPLEMENTATIONS = ("auto", "builtin", "custom", "hoisted", "fused")
-# Initialisers of the input kernels W (the recurrent kernels stay orthogonal, Saxe et al. 2014).
-INITIALIZERS = ("glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform",
-                "lecun_normal")
-
-# Keras' own sequence layer for each cell kind. The gated Elman has none.
-BUILTIN_LAYERS = {
-    "elman": keras.layers.SimpleRNN,
-    "lstm": keras.layers.LSTM,
-    "gru": keras.layers.GRU,
-}
-
-
-def resolve_implementation(cell: str, implementation: str) -> str:
-    """The path `auto` takes: the fastest one measured (benchmarks/RESULTS.md) that is valid here.
-
-    - LSTM: `fused` (`zoo.layers.FusedLSTM`) on the TensorFlow backend when no GPU is visible
-      (about 1.5-2x Keras' LSTM in training on a CPU); otherwise `builtin`, Keras' LSTM, which
-      takes the cuDNN kernel on a GPU.
-    - Elman and GRU: `builtin` (Keras' SimpleRNN/GRU; cuDNN-eligible for the GRU).
-    - Gated Elman: `custom` (Keras has no such layer).
-    All paths of a cell kind hold the same weights, so a model saved on one runs on any other.
-    """
-    if implementation == "auto":
-        if cell == "lstm" and fused_kernel_available() and not _gpu_visible():
-            return "fused"
-        return "builtin" if cell in BUILTIN_LAYERS else "custom"
-    if implementation == "builtin" and cell not in BUILTIN_LAYERS:
-        raise ValueError(
-            f"implementation='builtin' is not available for cell={cell!r} (Keras has no such "
-            f"layer); use implementation='custom' or 'auto'"
-        )
-    if implementation == "fused" and cell != "lstm":
-        raise ValueError(
-            f"implementation='fused' exists for cell='lstm' only, got cell={cell!r}; use "
-            f"'auto', 'builtin', 'custom' or 'hoisted'"
-        )
-    return implementation
-
-
-def make_recurrent_layer(
-    cell: str,
-    implementation: str,
-    units: int,
-    recurrent_dropout: float = 0.0,
-    use_cudnn="auto",
-    seed: int | None = None,
-    name: str | None = None,
-    initializer: str = "glorot_uniform",
-    return_state: bool = False,
-) -> keras.layers.Layer:
-    """One sequence-to-sequence recurrent layer (return_sequences=True; with `return_state`, it
-    returns `[sequence, *final_states]`, as Keras' recurrent layers do).
-
-    `builtin` gives Keras' layer configured so it is eligible for cuDNN on a GPU: tanh/sigmoid,
-    a bias, `reset_after=True` for the GRU, no recurrent dropout, no unroll. `custom` gives the
-    zoo's cell inside `keras.layers.RNN`; `hoisted` gives the zoo's cell inside
-    `zoo.layers.fast_rnn.HoistedRNN` (input projection hoisted out of the loop); `fused` (LSTM only)
-    gives `zoo.layers.FusedLSTM`, the zoo's LSTM cell run by a whole-sequence kernel with a
-    hand-written gradient. All hold the same weights in the same layout.
-    """
-    implementation = resolve_implementation(cell, implementation)
-    if implementation == "builtin":
-        if recurrent_dropout:
-            raise ValueError(
-                "recurrent_dropout must be 0 with implementation='builtin' (it rules out cuDNN); "
-                f"got {recurrent_dropout!r}; use implementation='custom' for recurrent dropout"
-            )
-        options = dict(activation="tanh", use_bias=True, unroll=False, return_sequences=True,
-                       return_state=return_state)
-        if cell != "elman":
-            options.update(recurrent_activation="sigmoid", use_cudnn=use_cudnn)
-        if cell == "gru":
-            options["reset_after"] = True
-        return BUILTIN_LAYERS[cell](units, seed=seed, name=name, kernel_initializer=initializer, **options)
-    recurrent_cell = CELLS[cell](units, recurrent_dropout=recurrent_dropout, seed=seed,
-                                 kernel_initializer=initializer)
-    if implementation == "hoisted":
-        # The zoo's cell with the input projection hoisted out of the loop (same weights).
-        return HoistedRNN(recurrent_cell, return_sequences=True, return_state=return_state, name=name)
-    if implementation == "fused":
-        # The zoo's LSTM cell run by a whole-sequence kernel with a hand-written gradient.
-        return FusedLSTM(recurrent_cell, return_sequences=True, return_state=return_state, name=name)
-    return keras.layers.RNN(recurrent_cell, return_sequences=True, return_state=return_state, name=name)
-
-
-def describe_path(cell: str, implementation_used: str, use_cudnn="auto") -> dict:
-    """Which code path a recurrent layer of this kind runs (see `SequenceEncoder.code_path`)."""
-    if implementation_used == "builtin":
-        layer, loop = BUILTIN_LAYERS[cell].__name__, "keras"
-    elif implementation_used == "hoisted":
-        layer, loop = f"HoistedRNN({CELLS[cell].__name__})", "hoisted input projection"
-    elif implementation_used == "fused":
-        loop = "fused sequence kernel" if fused_kernel_available() else "keras generic"
-        layer = f"FusedLSTM({CELLS[cell].__name__})"
-    else:
-        layer, loop = f"RNN({CELLS[cell].__name__})", "keras generic"
-    cudnn_eligible = implementation_used == "builtin" and cell in ("lstm", "gru") and use_cudnn is not False
-    return {
-        "implementation": implementation_used,
-        "layer": layer,
-        "loop": loop,
-        "cudnn_eligible": cudnn_eligible,
-        "gpu_visible": _gpu_visible(),
-    }
-
-
-def visible_gpus() -> list[str]:
-    """The GPUs the Keras backend in use can see (names); imports no other framework."""
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        return [device.name for device in tf.config.list_logical_devices("GPU")]
-    if backend == "torch":
-        import torch
-
-        return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
-    if backend == "jax":
-        import jax
-
-        return [device.device_kind for device in jax.devices() if device.platform == "gpu"]
-    return []
-
-
-def _sequence_only(result):
-    """A recurrent layer's sequence, whether or not it also returned its final states."""
-    return result[0] if isinstance(result, (list, tuple)) else result
-
-
-def _gpu_visible() -> bool:
-    return bool(visible_gpus())
+XLA_LOOPS = {"auto": "XLA when the (time, batch) shape is fixed at trace time", True: "XLA",
+             False: "no XLA"}
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -152,14 +33,18 @@ class SequenceEncoder(keras.layers.Layer):
     `zoo.layers.MaskedPooling`). `output_dim` is `units`, doubled when bidirectional. One instance
     applied to two inputs shares its weights (the pair encoder relies on this).
 
+    A plain stack: each level is one recurrent layer from `zoo.layers.make_recurrent_layer` (which
+    decides what runs; `code_path` and `path_summary` say what it chose), dropout between levels,
+    then the pooling. `final` pooling reads the last layer's final `h` (each direction's output at
+    its last real step), the same values as pooling the sequence; nothing then reads the sequence
+    of an acceptor, so TensorFlow drops the work of returning it, and the pooling has no gradient.
+
     Args:
         cell: "elman", "gated_elman", "lstm" or "gru".
         implementation: "builtin" (Keras' layers, cuDNN-eligible), "custom" (the zoo's cells in
-            `keras.layers.RNN`), "hoisted" (the zoo's cells in `zoo.layers.fast_rnn.HoistedRNN`, the
-            input projection hoisted out of the loop; same weights), "fused" (LSTM only:
-            `zoo.layers.FusedLSTM`) or "auto" (fused for the LSTM on a CPU with TensorFlow,
-            else builtin where Keras has the layer, else custom; see `resolve_implementation`).
-            `code_path` describes the result.
+            `keras.layers.RNN`), "fused" (LSTM only: `zoo.layers.FusedLSTM`) or "auto" (fused for
+            the LSTM on a CPU with TensorFlow, else builtin where Keras has the layer, else
+            custom; see `resolve_implementation`).
         units: hidden width of each direction.
         layers: number of stacked recurrent layers.
         bidirectional: run each layer both ways and concatenate.
@@ -170,6 +55,12 @@ class SequenceEncoder(keras.layers.Layer):
         seed: seed for dropout masks.
         initializer: initializer of the input kernels, one of `INITIALIZERS` (Glorot uniform by
             default, as in Keras; the recurrent kernels are orthogonal).
+        projected_inputs: bool, the inputs are already the first layer's input projections
+            `x W + b`: (batch, time, 4 units), or (batch, time, 8 units) laid out
+            `[forward | backward]` when bidirectional; the first layer then has no input kernel
+            and no bias (`zoo.layers.fused_lstm.ProjectedLSTMCell`). Inference only, and only
+            where the first layer runs the fused LSTM kernel. `folded` makes such an encoder from
+            a trained one.
     """
 
     def __init__(
@@ -185,6 +76,7 @@ class SequenceEncoder(keras.layers.Layer):
         use_cudnn="auto",
         seed: int | None = None,
         initializer: str = "glorot_uniform",
+        projected_inputs: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -206,13 +98,19 @@ class SequenceEncoder(keras.layers.Layer):
         self.pooling = pooling
         self.use_cudnn = use_cudnn
         self.seed = seed
-        self._gpu_seen = _gpu_visible()
+        self.projected_inputs = bool(projected_inputs)
+        if self.projected_inputs:
+            reason = self._fused_kernel_refusal()
+            if reason:
+                raise ValueError(f"projected_inputs=True needs the fused LSTM kernel in the first "
+                                 f"layer, but {reason}")
         self.recurrent_layers = []
         for index in range(layers):
             layer = make_recurrent_layer(
                 cell, implementation, units, recurrent_dropout, use_cudnn, seed,
                 name=f"{cell}_{index}", initializer=initializer,
                 return_state=self.pool_final_states and index == layers - 1,
+                projected_inputs=self.projected_inputs and index == 0,
             )
             if self.bidirectional:
                 layer = keras.layers.Bidirectional(layer, merge_mode="concat", name=f"bidirectional_{index}")
@@ -222,14 +120,8 @@ class SequenceEncoder(keras.layers.Layer):
 
     @property
     def pool_final_states(self) -> bool:
-        """Whether `final` pooling reads the last layer's final states (which it returns too).
-
-        They are the carried state after the last real token, so the same values as pooling the
-        sequence; nothing then reads the sequence, so TensorFlow drops the work of returning it
-        when only the pooled vector is used (an acceptor), and the pooling has no gradient.
-        Pooling by lengths (torch with a GPU) still pools the sequence: its states ran over the
-        padding.
-        """
+        """Whether `final` pooling reads the last layer's final `h` (which every recurrent layer
+        of the zoo gives exactly: each direction's output at its last real step)."""
         return self.pooling == "final"
 
     @property
@@ -238,127 +130,114 @@ class SequenceEncoder(keras.layers.Layer):
 
     @property
     def code_path(self) -> dict:
-        """Which recurrent code path runs: the layer, the loop, and cuDNN eligibility.
+        """Which recurrent code path runs, and why: the implementation, the layer, the loop, cuDNN
+        eligibility, whether a GPU is visible; for the fused LSTM its loops' XLA setting; with
+        `projected_inputs`, `input_projection`; on the torch route by lengths, `padding`.
 
         `cudnn_eligible` says whether Keras would take the cuDNN kernel on a GPU (builtin LSTM/GRU,
-        `use_cudnn` not False); `gpu_visible` whether the Keras backend sees one now. XLA is chosen at
-        compile time (`zoo.training.compile_defaults(jit_compile=...)`), not here.
+        `use_cudnn` not False); `gpu_visible` whether the Keras backend sees one now. The model's
+        XLA is chosen at compile time (`zoo.training.compile_defaults(jit_compile=...)`), not here.
         """
-        path = describe_path(self.cell, self.implementation_used, self.use_cudnn)
-        fused = self._first_fused_directions()
+        path = describe_path(self.cell, self.implementation_used, self.use_cudnn, self.recurrent_dropout)
+        fused = self._first_directions(FusedLSTM)
         if fused and fused_kernel_available():
-            path["xla_loops"] = {"auto": "XLA when the (time, batch) shape is fixed at trace time",
-                                 True: "XLA", False: "no XLA"}[fused[0].xla_loops]
-        if fused:
-            path["input_projection"] = fused[0].input_projection
-        if self.cudnn_by_lengths:
-            path["padding"] = "lengths (right-padded batches reach cuDNN without a mask)"
+            path["xla_loops"] = XLA_LOOPS[fused[0].xla_loops]
+        if self.projected_inputs:
+            path["input_projection"] = "folded: the inputs are the first layer's x W + b"
         return path
+
+    @property
+    def path_summary(self) -> str:
+        """`code_path` in one short line, e.g. "fused LSTM, XLA loops when shapes are fixed" or
+        "Keras LSTM (cuDNN eligible, GPU visible)"."""
+        fused = self._first_directions(FusedLSTM)
+        return summarize_path(self.code_path, fused[0].xla_loops if fused else "auto")
+
+    def _first_directions(self, kind=keras.layers.Layer) -> list:
+        """The first level's recurrent layer(s) of type `kind`: forward (then backward)."""
+        first = self.recurrent_layers[0]
+        directions = [first.forward_layer, first.backward_layer] if self.bidirectional else [first]
+        return [layer for layer in directions if isinstance(layer, kind)]
+
+    def _fused_kernel_refusal(self) -> str | None:
+        """Why the first layer does not run the fused LSTM kernel (None: it does)."""
+        if self.cell != "lstm":
+            return f"cell={self.cell!r}: the fused kernel is the LSTM's"
+        if self.implementation_used != "fused":
+            return (f"implementation={self.implementation!r} runs "
+                    f"{describe_path(self.cell, self.implementation_used, self.use_cudnn)['layer']} here")
+        if not fused_kernel_available():
+            return f"the fused kernel needs the TensorFlow backend, this is {keras.backend.backend()!r}"
+        return None
+
+    @property
+    def input_projection_foldable(self) -> tuple[bool, str]:
+        """(whether `folded` can fold this encoder's first input projection, why or why not)."""
+        if self.projected_inputs:
+            return False, "folded already (projected_inputs=True)"
+        reason = self._fused_kernel_refusal()
+        if reason:
+            return False, reason
+        if not self.built:
+            return False, "not built: no weights to fold yet"
+        return True, "the first layer runs the fused LSTM kernel: x W + b folds into a table"
+
+    def folded(self, embeddings) -> tuple["SequenceEncoder", np.ndarray]:
+        """This encoder with its first input projection folded into a table, for inference.
+
+        Args:
+            embeddings: (vocabulary, dim) array, the embedding matrix `E` whose rows feed this
+                encoder (dropout aside: at inference it is the identity).
+
+        Returns:
+            `(encoder, table)`: a new built encoder with the same config and
+            `projected_inputs=True`, its weights copied from this one (first layer: the recurrent
+            kernels only), and `table`, float32 (vocabulary, 4 units), or (vocabulary, 8 units)
+            `[forward | backward]` when bidirectional: each direction's `E W + b`. Then
+            `encoder(table[ids], mask=mask)` equals `self(E[ids], mask=mask)` to float rounding.
+        """
+        foldable, reason = self.input_projection_foldable
+        if not foldable:
+            raise ValueError(f"cannot fold this encoder's input projection: {reason}")
+        embeddings = np.asarray(keras.ops.convert_to_numpy(embeddings), dtype="float64")
+        directions = self._first_directions()
+        input_dim = directions[0].cell.kernel.shape[0]
+        if embeddings.ndim != 2 or embeddings.shape[1] != input_dim:
+            raise ValueError(f"embeddings must be (vocabulary, {input_dim}) to feed this encoder, "
+                             f"got shape {embeddings.shape}")
+
+        def numpy(weight):
+            return np.asarray(keras.ops.convert_to_numpy(weight), dtype="float64")
+
+        table = np.concatenate(
+            [embeddings @ numpy(layer.cell.kernel) + numpy(layer.cell.bias) for layer in directions],
+            axis=-1).astype("float32")
+        folded = type(self).from_config({**self.get_config(), "projected_inputs": True})
+        folded.build((None, None, table.shape[1]))
+        for source, target in zip(directions, folded._first_directions()):
+            target.cell.recurrent_kernel.assign(source.cell.recurrent_kernel)
+        for source, target in zip(self.recurrent_layers[1:], folded.recurrent_layers[1:]):
+            target.set_weights(source.get_weights())
+        return folded, table
 
     def build(self, input_shape):
         shape = tuple(input_shape)
+        if self.projected_inputs and shape[-1] != 4 * self.output_dim:
+            raise ValueError(f"projected_inputs: the inputs must be {4 * self.output_dim} wide (the "
+                             f"first layer's x W + b), got {shape[-1]}")
         for layer in self.recurrent_layers:
             layer.build(shape)
             shape = shape[:-1] + (self.output_dim,)
         self.built = True
 
-    @property
-    def cudnn_by_lengths(self) -> bool:
-        """Whether right-padded batches reach cuDNN through lengths instead of a mask.
-
-        On the torch backend Keras' LSTM and GRU take cuDNN only without a mask (a masked call runs
-        the generic loop, about 18x slower on an H200; benchmarks/RESULTS.md). For a right-padded
-        batch the masked result is had without one: the forward pass is causal, so its outputs at
-        real tokens do not see the padding; the backward pass runs forward over each row reversed
-        within its length. Padded positions are zeroed. Batches that are not right-padded, and
-        traced calls (torch.compile), keep Keras' masked path.
-        """
-        return (keras.backend.backend() == "torch" and self.implementation_used == "builtin"
-                and self.cell in ("lstm", "gru") and self.use_cudnn is not False
-                and not self.recurrent_dropout and self._gpu_seen)
-
-    def _recur_by_lengths(self, layer, sequence, lengths, keep, training):
-        """One layer over a right-padded batch without a mask; `keep` (batch, time, 1) zeroes padding."""
-        if isinstance(layer, keras.layers.Bidirectional):
-            forward = _sequence_only(layer.forward_layer(sequence, training=training))
-            # The backward layer flips its input (go_backwards) and returns its outputs in the
-            # order it ran them; flipping first makes it read each row reversed within its length.
-            backward = _sequence_only(layer.backward_layer(
-                keras.ops.flip(reverse_within_lengths(sequence, lengths), axis=1), training=training))
-            output = keras.ops.concatenate([forward, reverse_within_lengths(backward, lengths)], axis=-1)
-        else:
-            output = _sequence_only(layer(sequence, training=training))
-        return keras.ops.multiply(output, keep)
-
-    def _cudnn_lengths(self, mask):
-        """The rows' lengths when this call goes to cuDNN by lengths, else None."""
-        if mask is None or not self.cudnn_by_lengths:
-            return None
-        import torch
-
-        if torch.compiler.is_compiling():
-            return None
-        lengths = padding_lengths(mask)
-        return lengths if is_right_padded(mask, lengths) else None
-
-    def link_input_embedding(self, embedding, calls_per_graph: int = 1) -> str:
-        """Declares that this encoder's inputs are `embedding(token_ids)` (dropout aside), so that
-        inference given `token_ids` looks the first layer's input projection up per token instead
-        of multiplying (fused LSTM only; see `FusedLSTM.link_input_embedding`). The factories link
-        it (`zoo.models.components.link_input_embeddings`). `calls_per_graph`: how many times
-        one model calls this encoder (the pair encoder: twice, side by side).
-        Returns `code_path["input_projection"]`.
-        """
-        alone = calls_per_graph == 1 and not self.bidirectional
-        for direction in self._first_fused_directions():
-            direction.link_input_embedding(embedding, alone=alone)
-        return self.code_path.get("input_projection", "multiplied (not a fused LSTM)")
-
-    def _first_fused_directions(self) -> list:
-        first = self.recurrent_layers[0]
-        directions = [first.forward_layer, first.backward_layer] if self.bidirectional else [first]
-        return [layer for layer in directions if isinstance(layer, FusedLSTM)]
-
-    def _first_layer_by_ids(self, layer, sequence, mask, training, token_ids):
-        """The first layer, given the token ids behind `sequence` (see `link_input_embedding`).
-
-        A `Bidirectional` wrapper passes no extra arguments to its layers, so for a bidirectional
-        encoder this merges the two directions itself, as the wrapper does (concatenated, the
-        backward sequence flipped back; states forward then backward).
-        """
-        if not self.bidirectional:
-            return layer(sequence, mask=mask, training=training, token_ids=token_ids)
-        forward = layer.forward_layer(sequence, mask=mask, training=training, token_ids=token_ids)
-        backward = layer.backward_layer(sequence, mask=mask, training=training, token_ids=token_ids)
-        states = ()
-        if layer.return_state:
-            (forward, *forward_states), (backward, *backward_states) = forward, backward
-            states = (*forward_states, *backward_states)
-        if layer.return_sequences:
-            backward = keras.ops.flip(backward, axis=1)
-        output = keras.ops.concatenate([forward, backward], axis=-1)
-        return (output, *states) if layer.return_state else output
-
-    def call(self, inputs, mask=None, training=None, token_ids=None):
-        """`token_ids` (batch, time), optional: the ids `inputs` embed (see `link_input_embedding`)."""
-        sequence = inputs
-        by_ids = token_ids is not None and bool(self._first_fused_directions())
-        lengths = self._cudnn_lengths(mask)
-        if lengths is not None:
-            keep = keras.ops.cast(keras.ops.expand_dims(mask, -1), inputs.dtype)
-        final_states = None
+    def call(self, inputs, mask=None, training=None):
+        sequence, final_states = inputs, None
         for index, layer in enumerate(self.recurrent_layers):
             if index and self.between_layers_dropout is not None:
                 sequence = self.between_layers_dropout(sequence, training=training)
-            if lengths is not None:
-                sequence = self._recur_by_lengths(layer, sequence, lengths, keep, training)
-            else:
-                if index == 0 and by_ids:
-                    sequence = self._first_layer_by_ids(layer, sequence, mask, training, token_ids)
-                else:
-                    sequence = layer(sequence, mask=mask, training=training)
-                if isinstance(sequence, (list, tuple)):
-                    sequence, *final_states = sequence
+            sequence = layer(sequence, mask=mask, training=training)
+            if isinstance(sequence, (list, tuple)):
+                sequence, *final_states = sequence
         if final_states is not None:
             if not self.bidirectional:
                 return sequence, final_states[0]
@@ -393,4 +272,5 @@ class SequenceEncoder(keras.layers.Layer):
             "use_cudnn": self.use_cudnn,
             "seed": self.seed,
             "initializer": self.initializer,
+            "projected_inputs": self.projected_inputs,
         }

@@ -16,8 +16,9 @@ Why it is faster than differentiating Keras' step loop automatically (measured i
 - A sequence of known length runs in time chunks (`chunk_sizes`): the large products of a chunk
   (its input projection; its share of the weight gradients) run on another thread while the loop
   of the next chunk runs.
-- Inference from token ids (`lstm_sequence_folded`): `x_t W + b` is a row of `E W + b` (E: the
-  embedding matrix), kept in a table (`TokenProjections`), so a step's input costs a lookup.
+- Inference from inputs already projected (`lstm_sequence_projected`): `x_t W + b` was folded
+  into a table of `E W + b` at freeze time (E: the embedding matrix), so a step's input is read,
+  batch-major as the table's lookup gives it.
 - With `xla=True` (the default) the two loops, and nothing else, are compiled by XLA, which fuses
   each step's element-wise operations; the large products stay with TensorFlow's own matmul,
   which is faster than XLA's on a CPU. XLA compiles once per (chunk length, batch) shape.
@@ -124,8 +125,8 @@ def _inference_loop(inputs, initial_h, initial_c, kernel, recurrent_kernel, bias
 
     `kernel` None: `inputs` are already projected, `x W + b` (T, B, 4U), by one large product
     outside the loop (see `lstm_sequence_inference`). Otherwise each step computes `x_t W + b`:
-    under XLA, for a sequence run in one piece, that is faster than reading a hoisted product
-    (1.58x vs 0.92x of Keras' LSTM in a one-core prototype), since it fuses with the step.
+    under XLA, for a sequence run in one piece, that measured faster than reading a hoisted
+    product, since it fuses with the step (see benchmarks/RESULTS.md, fused LSTM).
     """
     steps = tf.shape(inputs)[0]
 
@@ -147,22 +148,50 @@ def _inference_loop(inputs, initial_h, initial_c, kernel, recurrent_kernel, bias
     return (h_out.stack() if return_sequences else None), h, c
 
 
+def _projected_loop(projected, initial_h, initial_c, recurrent_kernel, step_mask, output_mask,
+                    return_sequences, start, reverse):
+    """`_inference_loop` over inputs projected beforehand, read in place: `projected` is
+    (B, T, width), batch-major as a lookup gives it, and this direction's `x_t W + b` are its
+    4U columns from `start`. With `reverse` step t reads time T-1-t. The masks are time-major,
+    in the order the steps run. Reading each step's rows where they lie spares a transpose (and,
+    for one direction of two, a slice) of the whole wide tensor.
+    """
+    steps = tf.shape(projected)[1]
+    width = recurrent_kernel.shape[1]
+
+    def step(t, h, c, h_out):
+        m = None if step_mask is None else step_mask[t]
+        # A gather, then the columns: one strided slice with the dynamic step and these columns
+        # together reads the wrong numbers under XLA (TensorFlow 2.21; tested).
+        x_part = tf.gather(projected, steps - 1 - t if reverse else t, axis=1)[:, start:start + width]
+        z_i, z_f, z_g, z_o = tf.split(x_part + tf.matmul(h, recurrent_kernel), 4, axis=1)
+        c_new = _sigmoid(z_f) * c + _sigmoid(z_i) * tf.tanh(z_g)
+        output = _sigmoid(z_o) * tf.tanh(c_new)
+        c_new, h_new = _carry(m, c_new, c), _carry(m, output, h)
+        if return_sequences:
+            h_out = h_out.write(t, h_new if output_mask is None else h_new * output_mask[t])
+        return t + 1, h_new, c_new, h_out
+
+    _, h, c, h_out = tf.while_loop(
+        lambda t, *_: t < steps, step,
+        (0, initial_h, initial_c, tf.TensorArray(projected.dtype, size=steps if return_sequences else 0)),
+        maximum_iterations=steps)
+    return (h_out.stack() if return_sequences else None), h, c
+
+
 # XLA-compiled versions; XLA compiles each for the shapes it meets (and caches them). XLA needs
 # every loop's trip count bounded (`maximum_iterations`) to size its TensorArrays.
-_COMPILED = {
-    name: tf.function(function, jit_compile=True, autograph=False)
-    for name, function in (("forward", _forward_loop), ("backward", _backward_loop),
-                           ("inference", _inference_loop))
-}
-_PLAIN = {"forward": _forward_loop, "backward": _backward_loop, "inference": _inference_loop}
+_PLAIN = {"forward": _forward_loop, "backward": _backward_loop, "inference": _inference_loop,
+          "projected": _projected_loop}
+_COMPILED = {name: tf.function(function, jit_compile=True, autograph=False)
+             for name, function in _PLAIN.items()}
 
 
 # Time chunks: a sequence of known length runs as consecutive pieces of about CHUNK_STEPS steps
 # (at most MAX_CHUNKS), so that TensorFlow runs each piece's large products (the input projection
 # before it, the weight gradients after it) on the other thread while the loop of the next piece
-# runs (XLA runs the loop's small per-step products on one thread). Measured (T=100, batch 64,
-# hidden 256, both cores): training 146 ms vs 168 ms in one piece with 5 pieces, inference 57 vs
-# 61 ms.
+# runs (XLA runs the loop's small per-step products on one thread). Measured faster than one
+# piece, in training and inference (see benchmarks/RESULTS.md, fused LSTM).
 CHUNK_STEPS = 20
 MAX_CHUNKS = 8
 
@@ -292,48 +321,13 @@ def lstm_sequence(inputs, initial_h, initial_c, kernel, recurrent_kernel, bias, 
                  (inputs, initial_h, initial_c, kernel, recurrent_kernel, bias)))
 
 
-# The smallest batch the lookup path runs as two half-batch loops (see `_in_batch_halves`).
-MIN_HALVES_BATCH = 32
-
-
-def _in_batch_halves(run, token_ids, initial_h, initial_c, masks, halves=True):
-    """`run(token_ids, h, c, masks)` -> (outputs, h, c), on each half of the batch at once.
-
-    Looking the input projection up leaves the other thread nothing to do while a loop runs, so
-    two loops, each over half the batch, share the two threads: the standard acceptor's
-    inference took 44.4-48.6 ms against 46.2-53.1 ms in one piece (two runs, side by side). Only
-    where nothing else runs beside the loop (`halves`): the two directions of a bidirectional
-    layer already share the threads, and halving each was slower (94.6 ms against 76.8 ms). A
-    batch whose size is unknown when traced (or under `MIN_HALVES_BATCH`) runs in one piece.
-    """
-    batch = token_ids.shape[1]
-    if not halves or batch is None or batch < MIN_HALVES_BATCH:
-        return run(token_ids, initial_h, initial_c, masks)
-    half = batch // 2
-    pieces = [run(token_ids[:, part], initial_h[part], initial_c[part],
-                  [None if mask is None else mask[:, part] for mask in masks])
-              for part in (slice(None, half), slice(half, None))]
-    (outputs_a, h_a, c_a), (outputs_b, h_b, c_b) = pieces
-    return (tf.concat([outputs_a, outputs_b], axis=1), tf.concat([h_a, h_b], axis=0),
-            tf.concat([c_a, c_b], axis=0))
-
-
 def _inference_chunks(inputs, initial_h, initial_c, kernel, recurrent_kernel, bias, step_mask,
-                      output_mask, return_sequences, xla, lookup=None):
-    """The inference loops over the time chunks: `(outputs, h, c)` as `lstm_sequence_inference`.
-
-    `lookup` (table, token ids (T, B)) or None: `x_t W + b` is row `id_t` of the table (see
-    `TokenProjections`), looked up chunk by chunk, so that only the first chunk's lookup delays
-    the loops; `inputs` is then unused.
-    """
+                      output_mask, return_sequences, xla):
+    """The inference loops over the time chunks: `(outputs, h, c)` as `lstm_sequence_inference`."""
     loop = (_COMPILED if xla else _PLAIN)["inference"]
-    steps = (inputs if lookup is None else lookup[1]).shape[0]
-    sizes = chunk_sizes(steps)
-    in_loop = lookup is None and xla and len(sizes) == 1
-    if lookup is not None:
-        table, token_ids = lookup
-        chunks = [tf.gather(table, chunk) for chunk in _in_chunks(token_ids, sizes)]
-    elif in_loop:
+    sizes = chunk_sizes(inputs.shape[0])
+    in_loop = xla and len(sizes) == 1
+    if in_loop:
         chunks = [inputs]
     else:
         chunks = [_project(chunk, kernel, bias) for chunk in _in_chunks(inputs, sizes)]
@@ -347,11 +341,15 @@ def _inference_chunks(inputs, initial_h, initial_c, kernel, recurrent_kernel, bi
                         chunk_output_mask),
             return_sequences)
         outputs.append(chunk_outputs)
+    return _last_or_all(outputs, h, output_mask, return_sequences), h, c
+
+
+def _last_or_all(outputs, h, output_mask, return_sequences):
+    """The chunks' outputs joined, or without `return_sequences` the last step's output: the
+    carried state, masked as every output is."""
     if return_sequences:
-        outputs = _joined(outputs)
-    else:  # the last step's output: the carried state, masked as every output is
-        outputs = (h if output_mask is None else h * output_mask[-1])[tf.newaxis]
-    return outputs, h, c
+        return _joined(outputs)
+    return (h if output_mask is None else h * output_mask[-1])[tf.newaxis]
 
 
 def _rerun_gradient(sources, run_differentiably, return_sequences):
@@ -403,165 +401,50 @@ def lstm_sequence_inference(inputs, initial_h, initial_c, kernel, recurrent_kern
                  (inputs, initial_h, initial_c, kernel, recurrent_kernel, bias)))
 
 
-# --- inference from token ids: the input projection looked up, not multiplied --------------------
-
-# The largest table a `TokenProjections` keeps (vocabulary x 4 units float32; 32k ids at 256
-# units); a larger one is not built and the layer multiplies as usual. The table is allocated
-# when a model is built, so training-only runs carry it too: keep it bounded.
-TABLE_LIMIT_BYTES = 128 * 2**20
-# What comparing one number of the weights costs, in multiply-adds of the input projection
-# (see `TokenProjections.least_tokens`).
-COMPARED_NUMBER_MACS = 48
-
-
-_SAME_WIDTH_INTEGER = {tf.float16: tf.int16, tf.bfloat16: tf.int16, tf.float32: tf.int32,
-                       tf.float64: tf.int64}
-
-
-@tf.function(jit_compile=True, autograph=False)
-def _same_bits(values, copies):
-    """Whether every tensor equals its copy bit for bit (so -0.0 != 0.0, and a NaN equals itself)."""
-    same = [tf.reduce_all(tf.equal(tf.bitcast(value, _SAME_WIDTH_INTEGER[value.dtype]),
-                                   tf.bitcast(copy, _SAME_WIDTH_INTEGER[value.dtype])))
-            for value, copy in zip(values, copies)]
-    return tf.reduce_all(tf.stack(same))
-
-
-class TokenProjections:
-    """`E W + b` for every row of an embedding matrix `E`: each token's input projection.
-
-    When an LSTM's inputs are the rows of `E` picked by token ids, `x_t W + b` is row `id_t` of
-    `E W + b`, so inference can look it up instead of multiplying: a third of the standard
-    acceptor's inference FLOPs.
-
-    The table is only used if it was made from the current weights. Every call compares `E`, `W`
-    and `b` bit for bit with copies of them (about 1 ms at 10k x 128), so any change is seen,
-    whatever made it (training, `load_weights`, `assign`). A stale table is never used.
-
-    Making the table costs as much as projecting `vocabulary_size` tokens, so it is made only once
-    the calls since the last weight change have covered that many tokens. Until then the calls
-    multiply as usual. A model that serves or evaluates many batches pays for the table once; a
-    single prediction after loading never does. Altogether, at most twice the least work. Calls
-    too small to pay for the comparison (`least_tokens`) multiply and are not counted.
-
-    Plain TensorFlow variables held outside Keras' tracking: not weights (not saved, not in
-    `model.weights`), created here in eager mode, with their final shapes (so that a model
-    compiled whole by XLA can run them): the table and the copies of `E`, `W` and `b`.
-    """
-
-    def __init__(self, name: str, vocabulary_size: int, input_dim: int, units: int, dtype=tf.float32):
-        def variable(suffix, value):
-            return tf.Variable(value, trainable=False, name=f"{name}_{suffix}")
-
-        with tf.init_scope():  # eager, even when a layer is linked while a graph is traced
-            self.table = variable("table", tf.zeros([vocabulary_size, 4 * units], dtype))
-            # The weights the counting started from. Zeros at first: a model whose weights are
-            # not all zeros is seen as changed at its first call, which starts the count; one
-            # whose weights are zeros starts counting from these, which are its weights.
-            self.sources = [variable(f"source_{index}", tf.zeros(shape, dtype)) for index, shape in
-                            enumerate([(vocabulary_size, input_dim), (input_dim, 4 * units), (4 * units,)])]
-            self.table_made = variable("table_made", False)
-            # Tokens looked up since the weights last changed (int64: a long-serving model).
-            self.tokens_seen = variable("tokens_seen", tf.constant(0, tf.int64))
-
-    @staticmethod
-    def table_bytes(vocabulary_size: int, units: int) -> int:
-        return vocabulary_size * 4 * units * 4
-
-    def _unchanged(self, sources):
-        return _same_bits(sources, [copy.read_value() for copy in self.sources])
-
-    def _note_change(self, sources):
-        updates = [copy.assign(value) for copy, value in zip(self.sources, sources)]
-        updates += [self.table_made.assign(False), self.tokens_seen.assign(0)]
-        with tf.control_dependencies(updates):
-            return tf.constant(True)
-
-    def choose(self, embeddings, kernel, bias, tokens):
-        """Counts `tokens` more lookups; returns (table made: use it, table due: make it now)."""
-        sources = [embeddings, kernel, bias]
-        noted = tf.cond(self._unchanged(sources), lambda: tf.constant(False),
-                        lambda: self._note_change(sources))
-        with tf.control_dependencies([noted]):
-            seen = self.tokens_seen.assign_add(tf.cast(tokens, tf.int64))
-            made = self.table_made.read_value()
-        return made, tf.logical_and(tf.logical_not(made), seen >= embeddings.shape[0])
-
-    def least_tokens(self) -> int:
-        """The fewest tokens a call must have for the lookup to pay for comparing the weights.
-
-        Looking up saves `input_dim x 4 units` multiply-adds per token; checking reads every
-        number of `E`, `W` and `b`. Measured here (10k x 128 embedding, 256 units): comparing 1.4M
-        numbers took 1.3 ms, as long as 60M multiply-adds of the projection on one thread, so
-        one compared number costs about `COMPARED_NUMBER_MACS` multiply-adds. Smaller calls
-        (a single sentence, say) multiply, and neither compare nor count.
-        """
-        input_dim, width = self.sources[1].shape
-        compared = sum(source.shape.num_elements() for source in self.sources)
-        return -(-COMPARED_NUMBER_MACS * compared // (input_dim * width))
-
-    def made_now(self, embeddings, kernel, bias):
-        """The table made from the current weights (stored for the next calls)."""
-        table = tf.matmul(embeddings, kernel) + bias
-        with tf.control_dependencies([self.table.assign(table), self.table_made.assign(True)]):
-            return tf.identity(table)
-
-
-def lstm_sequence_folded(token_ids, embeddings, kernel, recurrent_kernel, bias, initial_h, initial_c,
-                         projections: TokenProjections, mask=None, zero_output_for_mask=False,
-                         return_sequences=True, xla=True, batch_halves=False):
-    """`lstm_sequence_inference` over `embeddings[token_ids]`, with the input projection looked up
-    in `projections` (see `TokenProjections`).
+def lstm_sequence_projected(projected, initial_h, initial_c, recurrent_kernel, mask=None,
+                            columns=None, reverse=False, zero_output_for_mask=False,
+                            return_sequences=True, xla=True):
+    """`lstm_sequence_inference` over inputs whose projection `x W + b` is done already.
 
     Args:
-        token_ids: (time, batch) ints, time-major (flipped already for `go_backwards`).
-        embeddings: (vocabulary, input_dim), the rows the ids pick.
-        batch_halves: nothing else runs beside this call: run two half-batch loops at once
-            (`_in_batch_halves`).
+        projected: (batch, time, width), batch-major: each step's `x_t W + b`; this layer's are
+            the columns `columns` = (start, stop), 4 units wide (default: all of them).
+        initial_h, initial_c: (batch, units); recurrent_kernel: (units, 4 units).
+        mask: `None` or (batch, time) booleans, batch-major, True on real steps.
+        reverse: run from the last step to the first (`go_backwards`).
         The rest: as `lstm_sequence_inference`.
 
-    The same results as `lstm_sequence_inference(embeddings[token_ids], ...)` to float rounding (the
-    same products, summed in another order), and the same gradients: the gradient reruns the
-    sequence from `embeddings[token_ids]` (`_rerun_gradient`).
+    Returns:
+        `(outputs, h, c)` as `lstm_sequence_inference`: outputs time-major, in the order the steps
+        ran. The same results as `lstm_sequence_inference` from the unprojected inputs, to float
+        rounding. Still differentiable: the gradient reruns it with `lstm_sequence` and an identity
+        input kernel.
     """
-    step_mask = _step_mask(mask, embeddings.dtype)
+    start, stop = (0, projected.shape[-1]) if columns is None else columns
+    loop = (_COMPILED if xla else _PLAIN)["projected"]
+    time_mask = None if mask is None else tf.transpose(mask, [1, 0])
+    if time_mask is not None and reverse:
+        time_mask = tf.reverse(time_mask, [0])
+    step_mask = _step_mask(time_mask, projected.dtype)
     output_mask = _output_mask(step_mask, zero_output_for_mask)
 
     @tf.custom_gradient
-    def run(embeddings, kernel, recurrent_kernel, bias, initial_h, initial_c):
-        def loops_over(table):
-            return _in_batch_halves(
-                lambda ids, h, c, masks: _inference_chunks(
-                    None, h, c, None, recurrent_kernel, None, *masks, return_sequences, xla,
-                    lookup=(table, ids)),
-                token_ids, initial_h, initial_c, (step_mask, output_mask), batch_halves)
+    def run(projected, initial_h, initial_c, recurrent_kernel):
+        outputs, h, c = loop(*_unwatched(projected, initial_h, initial_c, recurrent_kernel, step_mask,
+                                         output_mask), return_sequences, start, reverse)
+        result = (_last_or_all([outputs], h, output_mask, return_sequences), h, c)
 
-        def multiplied():  # the projection of these tokens alone, as without a table
-            return _inference_chunks(tf.gather(embeddings, token_ids), initial_h, initial_c, kernel,
-                                     recurrent_kernel, bias, step_mask, output_mask,
-                                     return_sequences, xla)
-
-        def looked_up():
-            made, due = projections.choose(embeddings, kernel, bias, tf.size(token_ids))
-            return tf.cond(
-                made, lambda: loops_over(projections.table.read_value()),
-                lambda: tf.cond(due, lambda: loops_over(projections.made_now(embeddings, kernel, bias)),
-                                multiplied))
-
-        least = projections.least_tokens()
-        tokens = token_ids.shape.num_elements()
-        if tokens is not None:  # known when traced: decided here
-            result = looked_up() if tokens >= least else multiplied()
-        else:
-            result = tf.cond(tf.size(token_ids) >= least, looked_up, multiplied)
-
-        def differentiable(embeddings, kernel, recurrent_kernel, bias, initial_h, initial_c):
-            inputs = tf.gather(embeddings, token_ids)
-            return lstm_sequence(inputs, initial_h, initial_c, kernel, recurrent_kernel, bias, mask=mask,
+        def differentiable(projected, initial_h, initial_c, recurrent_kernel):
+            inputs = tf.transpose(projected[:, :, start:stop], [1, 0, 2])
+            if reverse:
+                inputs = tf.reverse(inputs, [0])
+            identity = tf.eye(stop - start, dtype=projected.dtype)
+            return lstm_sequence(inputs, initial_h, initial_c, identity, recurrent_kernel,
+                                 tf.zeros([stop - start], projected.dtype), mask=time_mask,
                                  zero_output_for_mask=zero_output_for_mask, xla=xla)
 
-        sources = [embeddings, kernel, recurrent_kernel, bias, initial_h, initial_c]
-        return tuple(result), _rerun_gradient(sources, differentiable, return_sequences)
+        sources = [projected, initial_h, initial_c, recurrent_kernel]
+        return result, _rerun_gradient(sources, differentiable, return_sequences)
 
     return run(*(tf.convert_to_tensor(value) for value in
-                 (embeddings, kernel, recurrent_kernel, bias, initial_h, initial_c)))
+                 (projected, initial_h, initial_c, recurrent_kernel)))

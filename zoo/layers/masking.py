@@ -66,7 +66,7 @@ class MaskedPooling(keras.layers.Layer):
         last_index = ops.maximum(ops.cast(lengths, "int32") - 1, 0)
         # A masked sum rather than a gather: the same value (adding zeros is exact), and its
         # gradient is element-wise, where a gather's costs a transpose and a scatter of the whole
-        # sequence (17 ms of a 185 ms training step of the standard benchmark on 2 cores).
+        # sequence (measured: see benchmarks/RESULTS.md).
         is_last = ops.arange(ops.shape(sequences)[1], dtype="int32")[None, :] == last_index[:, None]
         forward_final = ops.sum(ops.where(is_last[:, :, None], sequences, 0.0), axis=1)
         if not self.bidirectional:
