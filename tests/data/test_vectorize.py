@@ -230,3 +230,17 @@ def test_export_serves_raw_strings_with_the_empty_fix(tmp_path):
     model.export(str(tmp_path / "export"), verbose=False)
     served = tf.saved_model.load(str(tmp_path / "export")).serve(tf.constant(["the", "   "]))
     np.testing.assert_array_equal(served.numpy(), [[2], [1]])
+
+
+def test_tokens_are_what_the_ids_stand_for_one_to_one():
+    from zoo.data.vectorize import ZooVectorizer, build_char_vectorizer, build_word_vectorizer
+
+    texts = ["Don't go, Bob.", "héllo wörld", ""]
+    for vectorizer in (ZooVectorizer(build_word_vectorizer(texts[:2])),
+                       ZooVectorizer(build_char_vectorizer(texts[:2]))):
+        vocabulary = vectorizer.get_vocabulary()
+        tokens = vectorizer.tokens(texts).to_list()
+        ids = vectorizer.vectorize(texts, ragged=True).to_list()
+        for row_tokens, row_ids in zip(tokens[:2], ids[:2]):
+            assert [vocabulary[i] for i in row_ids] == [t.decode("utf-8") for t in row_tokens]
+        assert tokens[2] == [] and ids[2] == [1]  # empty text: no token, the OOV id

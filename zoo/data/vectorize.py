@@ -327,6 +327,25 @@ class ZooVectorizer(_IdsLayer):
             inputs = _as_string_tensor(inputs)
         return super().__call__(inputs, *args, **kwargs)
 
+    def tokens(self, texts) -> tf.RaggedTensor:
+        """The tokens the ids stand for, one per id (ragged strings, batch x None): the wrapped
+        layer's own standardize and split, read from its config."""
+        config = self.vectorizer.get_config()
+        texts = _as_string_tensor(texts)
+        standardize = config["standardize"]
+        if callable(standardize):
+            texts = standardize(texts)
+        elif standardize == "lower":
+            texts = tf.strings.lower(texts)
+        elif standardize is not None:
+            raise ValueError(f"ZooVectorizer.tokens: standardize={standardize!r} is not one the zoo "
+                             "builds (None, 'lower' or a function)")
+        if config["split"] == "whitespace":
+            return tf.strings.split(texts)
+        if config["split"] == "character":
+            return tf.strings.unicode_split(texts, "UTF-8")
+        raise ValueError(f"ZooVectorizer.tokens: split={config['split']!r} is not one the zoo builds "
+                         "('whitespace' or 'character')")
 
     def get_vocabulary(self) -> list[str]:
         return self.vectorizer.get_vocabulary()

@@ -85,8 +85,8 @@ class TextEncoder:
         """The tokens the model sees, one per id (ragged strings, batch x None)."""
         if isinstance(self.vectorizer, TokenVectorizer):
             return tf.strings.split(text)
-        # TextVectorization's own standardize + split, so tokens and ids correspond one to one.
-        return self.vectorizer.vectorizer._preprocess(text)
+        # The vectorizer's own standardize + split, so tokens and ids correspond one to one.
+        return self.vectorizer.tokens(text)
 
     def ids(self, text: tf.Tensor) -> tf.Tensor:
         """Dense int32 ids (batch, time >= 1), right-padded with 0; empty text -> [1]."""
