@@ -5,13 +5,13 @@ classes on the last state, float32, synthetic ids (no padding). Every candidate 
 process; each round times every candidate once (train steps, then inference steps) in a rotated
 order, and the reported ratio is the median over rounds of (candidate / Keras LSTM in the same
 round), so a machine shared with other jobs shifts both sides of each ratio together. Inference
-runs on a second instance of each model whose weights stay fixed (a trained model serving or
-evaluating); "weights change per call" shows the zoo's fused LSTM when they change before every
-call (its table of token projections then never pays).
+runs on a second instance of each model, frozen as a trained model is for serving or evaluating:
+for the zoo's models `zoo.inference_model(model)` (the fused LSTM's first input projection folded
+into a table of `E W + b`; other paths: the model itself).
 
 Candidates:
   - zoo acceptor (`zoo.models.acceptor`) for every cell kind x implementation (builtin, custom,
-    hoisted, and fused for the LSTM), each with jit_compile False and True (XLA);
+    and fused for the LSTM), each with jit_compile False and True (XLA);
   - Keras' own LSTM / GRU / SimpleRNN, default settings (Embedding -> layer -> Dense), no XLA;
     the first is the reference (1.00x);
   - PyTorch's nn.LSTM (Embedding -> LSTM -> Linear, Adam) when torch is installed;
@@ -66,7 +66,7 @@ def parse_args(argv=None):
     parser.add_argument("--steps", type=int, default=2, help="train (and inference) steps per round")
     parser.add_argument("--no-jit", action="store_true", help="skip the jit_compile=True variants")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
-    parser.add_argument("--implementations", default="builtin,custom,hoisted,fused",
+    parser.add_argument("--implementations", default="builtin,custom,fused",
                         help="comma-separated zoo implementations to run")
     parser.add_argument("--threads", default="",
                         help="'intra,inter' TensorFlow thread pools (default: TensorFlow's choice)")
@@ -117,14 +117,13 @@ class Candidate:
         self.train_seconds, self.infer_seconds = [], []
 
 
-def keras_candidate(name, cell, build, x, y, jit, weights_change=False):
-    """`build()` makes the model. Training runs on one instance, inference on another whose
-    weights stay fixed, as when a trained model serves or evaluates (the zoo's fused LSTM caches
-    per-token projections that are rebuilt after a weight change). `weights_change`: inference
-    changes the embedding before every call, so that a cache is rebuilt every time."""
+def keras_candidate(name, cell, build, x, y, jit, build_predictor=None):
+    """`build()` makes the model trained; inference runs on a second instance,
+    `build_predictor()` (default `build()`), whose weights stay fixed, as when a trained model
+    serves or evaluates."""
     import keras
 
-    model, predictor = build(), build()
+    model, predictor = build(), (build_predictor or build)()
     for instance in (model, predictor):
         instance.compile(optimizer=keras.optimizers.Adam(1e-3),
                          loss=keras.losses.SparseCategoricalCrossentropy(), jit_compile=jit)
@@ -136,15 +135,24 @@ def keras_candidate(name, cell, build, x, y, jit, weights_change=False):
 
     def infer(steps):
         for _ in range(steps):
-            if weights_change:
-                embeddings = predictor.get_layer("embedding").embeddings
-                embeddings.assign(-embeddings.value)
             out = predictor.predict_on_batch(x)
         out.sum()
 
     candidate = Candidate(name, cell, train, infer)
     candidate.predictor = predictor
     return candidate
+
+
+def frozen(model):
+    """The model as inference runs it: `zoo.inference_model(model)` (the fused LSTM's input
+    projection folded; the model itself where nothing folds)."""
+    import zoo
+    import zoo.models as zm
+
+    freeze = getattr(zoo, "inference_model", None) or getattr(zm, "inference_model", None)
+    if freeze is not None:
+        return freeze(model)
+    return model  # nothing to fold with: the model as trained
 
 
 def zoo_candidates(args, x, y):
@@ -164,25 +172,22 @@ def zoo_candidates(args, x, y):
                     num_classes=args.classes,
                     encoder=zm.EncoderConfig(cell=cell, implementation=implementation, units=args.hidden))
                 name = f"zoo {cell} {implementation}{' +XLA' if jit else ''}"
-                candidate = keras_candidate(name, cell, lambda config=config: zm.acceptor(config), x, y, jit)
-                candidate.path = candidate.predictor.get_layer("encoder").code_path["layer"]
+                build = lambda config=config: zm.acceptor(config)  # noqa: E731
+                candidate = keras_candidate(name, cell, build, x, y, jit,
+                                            build_predictor=lambda build=build: frozen(build()))
+                candidate.path = candidate.predictor.get_layer("encoder").path_summary
                 out.append(candidate)
                 if implementation == "fused" and not jit:
                     # The fused loops without XLA: what bucketed batches (unknown widths) run.
-                    def without_xla(config=config):
-                        model = zm.acceptor(config)
-                        model.get_layer("encoder").recurrent_layers[0].xla_loops = False
+                    def without_xla(model):
+                        for direction in model.get_layer("encoder").recurrent_layers:
+                            direction.xla_loops = False
                         return model
 
-                    candidate = keras_candidate(f"{name} (loops without XLA)", cell, without_xla, x, y, jit)
-                    candidate.path = "FusedLSTM(LSTMCell), plain loops"
-                    out.append(candidate)
-                    # Inference right after a weight change: the table of token projections is
-                    # rebuilt at every call (what the first call after training costs).
-                    candidate = keras_candidate(f"{name} (weights change per call)", cell,
-                                                lambda config=config: zm.acceptor(config), x, y, jit,
-                                                weights_change=True)
-                    candidate.path = "FusedLSTM(LSTMCell), token projections rebuilt at every call"
+                    candidate = keras_candidate(
+                        f"{name} (loops without XLA)", cell, lambda build=build: without_xla(build()),
+                        x, y, jit, build_predictor=lambda build=build: without_xla(frozen(build())))
+                    candidate.path = candidate.predictor.get_layer("encoder").path_summary
                     out.append(candidate)
     return out
 
@@ -233,9 +238,8 @@ def bare_cell_candidates(args, x, y):
 
     from zoo.cells import CELLS
     from zoo.layers import FusedLSTM
-    from zoo.layers.fast_rnn import HoistedRNN
 
-    layers = {"custom": keras.layers.RNN, "hoisted": HoistedRNN, "fused": FusedLSTM}
+    layers = {"custom": keras.layers.RNN, "fused": FusedLSTM}
     out = []
     for cell in args.cells:
         for implementation in args.implementations:
