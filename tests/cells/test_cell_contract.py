@@ -88,7 +88,7 @@ def test_bad_units_raise_value_error_naming_units(name):
 def test_dropout_outside_zero_one_raises_value_error_naming_it(name):
     for argument in ["dropout", "recurrent_dropout"]:
         for rate in [-0.1, 1.0, 1.5]:
-            with pytest.raises(ValueError, match=f"^{argument}"):
+            with pytest.raises(ValueError, match=rf"\.{argument} must be in \[0, 1\)"):
                 make(name, **{argument: rate})
         make(name, **{argument: 0.0})  # the bounds: 0 allowed,
         make(name, **{argument: 0.999})  # 1 not
