@@ -112,3 +112,19 @@ def test_the_folded_encoder_saves_and_reloads(tmp_path):
     loaded = keras.saving.load_model(tmp_path / "folded.keras", safe_mode=True)
     for ours, theirs in zip(loaded([table[PADDED_IDS], MASK]), model([table[PADDED_IDS], MASK])):
         np.testing.assert_allclose(ours, theirs, atol=TOLERANCE)
+
+
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_the_projected_cell_steps_as_the_fused_kernel_runs_it(go_backwards):
+    """`ProjectedLSTMCell` in Keras' own loop (its one step) and in `FusedLSTM` agree."""
+    from zoo.layers import FusedLSTM, ProjectedLSTMCell
+
+    projections = RNG.normal(size=PADDED_IDS.shape + (12,)).astype("float32")
+    options = dict(return_sequences=True, return_state=True, go_backwards=go_backwards, zero_output_for_mask=True)
+    reference = keras.layers.RNN(ProjectedLSTMCell(3), **options)
+    fused = FusedLSTM(ProjectedLSTMCell(3), **options)
+    reference(projections, mask=MASK)
+    fused(projections, mask=MASK)
+    fused.set_weights(reference.get_weights())
+    for ours, theirs in zip(fused(projections, mask=MASK), reference(projections, mask=MASK)):
+        np.testing.assert_allclose(ours, theirs, atol=TOLERANCE)
