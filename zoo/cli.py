@@ -137,14 +137,23 @@ def command_analyze_activations(args) -> int:
 
 
 def command_predict(args) -> int:
-    # TensorFlow only: the SavedModel carries the vectorizer and the model, no zoo model code runs.
+    # An export: TensorFlow only, the SavedModel carries the vectorizer and the model, no zoo
+    # model code runs. A run folder: the same signature functions in this process, on the
+    # run's model frozen by zoo.inference_model (zoo.export.in_process).
     import json
 
     from zoo.export.client import format_result, predict
 
+    from pathlib import Path
+
+    model = None
+    if (Path(args.saved_model) / "model.keras").exists():  # a run folder
+        from zoo.export.in_process import RunModel
+
+        model = RunModel(args.saved_model)
     kind, results = predict(args.saved_model, args.texts, file=args.file, pair=args.pair,
                             top=args.top, generate=args.generate, temperature=args.temperature,
-                            seed=args.seed)
+                            seed=args.seed, model=model)
     for result in results:
         print(json.dumps(result, ensure_ascii=False) if args.json else format_result(kind, result))
     return 0
@@ -229,7 +238,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(handler=command_export)
     predict = subcommands.add_parser(
         "predict", help="run an exported SavedModel on raw text (TensorFlow only)")
-    predict.add_argument("saved_model", help="an export: saved_models/<name> (highest version) or its <version>/ folder")
+    predict.add_argument("saved_model", help="an export: saved_models/<name> (highest version) or its "
+                         "<version>/ folder; or a run folder (runs/<name>), run in this process")
     predict.add_argument("texts", nargs="*", help="inputs (with --pair: premise hypothesis [premise hypothesis ...])")
     predict.add_argument("--file", help="one input per line ('premise<TAB>hypothesis' with --pair; - for stdin)")
     predict.add_argument("--pair", action="store_true", help="premise/hypothesis inputs (pair encoder exports)")

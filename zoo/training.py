@@ -1,4 +1,4 @@
-"""Training shared by the recipes: compile defaults, per-token loss weights, run folders."""
+"""Training shared by the tasks: compile defaults, per-token loss weights, run folders."""
 from __future__ import annotations
 
 import dataclasses

@@ -40,7 +40,7 @@ def acceptor_export(tmp_path_factory, export_root) -> Exported:
     of a killed export, so the next free version is 2.
     """
     import zoo.models as zm
-    from recipes.artifacts import save_config, save_vectorizer
+    from zoo.tasks import save_config, save_vectorizer
     from zoo import cli
     from zoo.data.vectorize import ZooVectorizer, build_word_vectorizer
 
@@ -88,7 +88,7 @@ def transducer_export(export_root) -> Exported:
 def char_transducer_export(tmp_path_factory, export_root) -> Exported:
     """A tagger with character features, saved as a run folder and exported with `zoo export`."""
     import zoo.models as zm
-    from recipes.artifacts import save_config, save_vectorizer
+    from zoo.tasks import save_config, save_vectorizer
     from zoo import cli
     from zoo.data.vectorize import build_token_vectorizer
 

@@ -184,3 +184,19 @@ def test_zoo_predict_uses_only_the_saved_model(all_exports, export_root, tmp_pat
                                      vocabulary=lm.vectorizer.get_vocabulary(), context=LM_CONTEXT)
     # Errors are one clear line each.
     assert "use --pair" in completed.stderr and "holds no SavedModel" in completed.stderr
+
+
+def test_zoo_predict_on_a_run_folder_prints_what_its_export_prints(acceptor_export, capsys):
+    """In process (`zoo predict runs/<task>`): the export's own signature functions on the run's
+    model frozen by `zoo.inference_model`, so the same lines as from the SavedModel."""
+    from zoo import cli
+
+    texts = ["the movie was great", "", "not good at all"]
+    assert cli.main(["predict", str(acceptor_export.path), *texts, "--json"]) == 0
+    served = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert cli.main(["predict", str(acceptor_export.run_dir), *texts, "--json"]) == 0
+    in_process = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["label"] for r in in_process] == [r["label"] for r in served]
+    np.testing.assert_allclose([list(r["probabilities"].values()) for r in in_process],
+                               [list(r["probabilities"].values()) for r in served], atol=1e-6)
+    assert list(in_process[0]["probabilities"]) == acceptor_export.label_names

@@ -220,3 +220,31 @@ def test_fused_lstm_exports_without_xla_and_matches_keras(tmp_path):
     served = loaded_export(path).signatures["classify"](text=tf.constant(texts))
     expected = model.predict(vectorizer.vectorize(texts, ragged=False), verbose=0)
     np.testing.assert_allclose(served["probabilities"].numpy(), expected, atol=1e-5)
+
+
+def test_the_export_serves_the_folded_inference_model(tmp_path):
+    """The served graph reads each token's first-layer input projection from one table, computed
+    at export from the trained weights, and no embedding matrix: `zoo.models.inference_model`."""
+    import numpy as np
+    import tensorflow as tf
+
+    import zoo.models as zm
+    from zoo.data.vectorize import ZooVectorizer, build_word_vectorizer
+    from zoo.export.saved_model import export_saved_model
+
+    texts = ["a good film", "a bad film", "not good at all", ""]
+    vectorizer = ZooVectorizer(build_word_vectorizer(texts[:3]))
+    model = zm.pair_encoder(zm.PairEncoderConfig(
+        vocabulary_size=len(vectorizer.get_vocabulary()), embedding_dim=4,
+        encoder=zm.EncoderConfig(cell="lstm", units=3, bidirectional=True), seed=5))
+    assert model.foldable[0]
+    path = export_saved_model(model, vectorizer, tmp_path / "pair", label_names=["e", "n", "c"])
+    served = loaded_export(path)
+    shapes = sorted(tuple(v.shape) for v in served.variables)
+    vocabulary_size = len(vectorizer.get_vocabulary())
+    assert (vocabulary_size, 4 * 2 * 3) in shapes  # the table: 4 gates x 2 directions x 3 units
+    assert (vocabulary_size, 4) not in shapes  # the embedding matrix is folded away
+    out = served.signatures["classify"](premise=tf.constant(texts), hypothesis=tf.constant(texts[::-1]))
+    ids = {"premise": vectorizer.vectorize(texts, ragged=False),
+           "hypothesis": vectorizer.vectorize(texts[::-1], ragged=False)}
+    np.testing.assert_allclose(out["probabilities"].numpy(), np.asarray(model(ids, training=False)), atol=1e-5)

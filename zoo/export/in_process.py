@@ -23,10 +23,6 @@ CLIENT_KINDS = {"acceptor": "classify", "pair_encoder": "classify_pair", "transd
                 "language_model": "language_model"}
 
 
-def is_run_folder(path: str | Path) -> bool:
-    return (Path(path) / "model.keras").exists()
-
-
 class RunModel(ServedModel):
     """A run folder (`model.keras`, `vectorizer.json`, `metrics.json`) with `ServedModel`'s interface."""
 
@@ -48,4 +44,4 @@ class RunModel(ServedModel):
         self.signatures["serving_default"] = self.signatures[signatures.DEFAULT_SIGNATURE[kind]]
 
 
-__all__ = ["RunModel", "is_run_folder"]
+__all__ = ["RunModel"]
