@@ -62,17 +62,20 @@ def test_code_path_and_its_summary_say_what_runs_and_why():
     assert path["xla_loops"].startswith("XLA when the (time, batch) shape is fixed")
     assert path["cudnn_eligible"] is False and "padding" not in path and "input_projection" not in path
     assert fused.path_summary == "fused LSTM, XLA loops when shapes are fixed"
+    assert path["chosen"].startswith("auto: an LSTM on TensorFlow with no GPU visible")
     fused.recurrent_layers[0].xla_loops = False
     assert fused.code_path["xla_loops"] == "no XLA" and fused.path_summary == "fused LSTM, loops without XLA"
     builtin = SequenceEncoder(cell="lstm", implementation="builtin", units=2)
     assert builtin.code_path["cudnn_eligible"] is True
     assert builtin.path_summary == "Keras LSTM (cuDNN eligible, no GPU)"
+    assert builtin.code_path["chosen"] == "asked for ('builtin')"
     no_cudnn = SequenceEncoder(cell="gru", implementation="builtin", units=2, use_cudnn=False)
     assert no_cudnn.code_path["cudnn_eligible"] is False
     assert no_cudnn.path_summary == "Keras GRU (no cuDNN, no GPU)"
     custom = SequenceEncoder(cell="gated_elman", units=2)
     assert custom.code_path["layer"] == "RNN(GatedElmanCell)" and not custom.code_path["cudnn_eligible"]
     assert custom.path_summary == "zoo GatedElmanCell in Keras' RNN loop"
+    assert custom.code_path["chosen"] == "auto: Keras has no such layer"
     folded = SequenceEncoder(cell="lstm", units=2, projected_inputs=True)
     assert folded.code_path["input_projection"].startswith("folded")
     assert folded.path_summary == "fused LSTM, XLA loops when shapes are fixed, inputs already projected"

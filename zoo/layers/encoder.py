@@ -18,6 +18,7 @@ from zoo.layers.recurrent import (  # noqa: F401  (re-exported: the models' conf
     resolve_implementation,
     summarize_path,
     visible_gpus,
+    why_chosen,
 )
 
 XLA_LOOPS = {"auto": "XLA when the (time, batch) shape is fixed at trace time", True: "XLA",
@@ -130,15 +131,17 @@ class SequenceEncoder(keras.layers.Layer):
 
     @property
     def code_path(self) -> dict:
-        """Which recurrent code path runs, and why: the implementation, the layer, the loop, cuDNN
-        eligibility, whether a GPU is visible; for the fused LSTM its loops' XLA setting; with
-        `projected_inputs`, `input_projection`; on the torch route by lengths, `padding`.
+        """Which recurrent code path runs, and why: the implementation, why it was chosen
+        (`chosen`), the layer, the loop, cuDNN eligibility, whether a GPU is visible; for the fused
+        LSTM its loops' XLA setting; with `projected_inputs`, `input_projection`; on the torch
+        route by lengths, `padding`.
 
         `cudnn_eligible` says whether Keras would take the cuDNN kernel on a GPU (builtin LSTM/GRU,
         `use_cudnn` not False); `gpu_visible` whether the Keras backend sees one now. The model's
         XLA is chosen at compile time (`zoo.training.compile_defaults(jit_compile=...)`), not here.
         """
         path = describe_path(self.cell, self.implementation_used, self.use_cudnn, self.recurrent_dropout)
+        path["chosen"] = why_chosen(self.cell, self.implementation)
         fused = self._first_directions(FusedLSTM)
         if fused and fused_kernel_available():
             path["xla_loops"] = XLA_LOOPS[fused[0].xla_loops]

@@ -171,6 +171,21 @@ def describe_path(cell: str, implementation_used: str, use_cudnn="auto", recurre
     return path
 
 
+def why_chosen(cell: str, implementation: str) -> str:
+    """Why `resolve_implementation(cell, implementation)` gives what it gives, in a few words."""
+    if implementation != "auto":
+        return f"asked for ({implementation!r})"
+    used = resolve_implementation(cell, implementation)
+    if used == "fused":
+        return "auto: an LSTM on TensorFlow with no GPU visible takes the fused kernel"
+    if used == "custom":
+        return "auto: Keras has no such layer"
+    if cell == "lstm":
+        return ("auto: a GPU is visible, Keras' LSTM can take cuDNN" if _gpu_visible()
+                else f"auto: no fused kernel on the {_backend()} backend, Keras' LSTM")
+    return "auto: Keras' own layer"
+
+
 def summarize_path(path: dict, xla_loops="auto") -> str:
     """One short line from a `describe_path` dict (see `SequenceEncoder.path_summary`);
     `xla_loops`: the fused LSTM's setting (`FusedLSTM.xla_loops`)."""
@@ -191,4 +206,5 @@ def summarize_path(path: dict, xla_loops="auto") -> str:
 
 
 __all__ = ["BUILTIN_LAYERS", "CELL_KINDS", "IMPLEMENTATIONS", "INITIALIZERS", "describe_path",
-           "make_recurrent_layer", "resolve_implementation", "summarize_path", "visible_gpus"]
+           "make_recurrent_layer", "resolve_implementation", "summarize_path", "visible_gpus",
+           "why_chosen"]
