@@ -45,19 +45,11 @@ def choose_jit_compile(jit_compile="auto"):
         raise ValueError(f"jit_compile must be one of {JIT_COMPILE_VALUES} or a bool, got {jit_compile!r}")
     if keras.backend.backend() != "tensorflow":
         return "auto", f"Keras' choice ({keras.backend.backend()} backend)"
-    from zoo.layers.encoder import visible_gpus
+    from zoo.layers.recurrent import visible_gpus
 
     if visible_gpus():
         return "auto", "Keras' choice (GPU visible)"
     return False, "off on CPU (measured slower)"
-
-
-def _summary(encoder) -> str:
-    summary = getattr(encoder, "path_summary", None)  # TODO(lead): the encoder's one-line summary
-    if summary is None:
-        path = encoder.code_path
-        summary = f"{path['implementation']} {path['layer']}"
-    return summary
 
 
 def training_path(model: keras.Model) -> str:
@@ -65,7 +57,7 @@ def training_path(model: keras.Model) -> str:
 
     The full detail of each encoder is its `code_path` (also written to the run's `recipe.json`).
     """
-    parts = [f"{encoder.name}: {_summary(encoder)}" for encoder in encoders(model)]
+    parts = [f"{encoder.name}: {encoder.path_summary}" for encoder in encoders(model)]
     jit = getattr(model, "jit_compile", None)  # set by compile ("auto" resolved by Keras)
     if jit is not None:
         parts.append(f"XLA {'on' if jit else 'off'}")

@@ -51,8 +51,8 @@ def set_embedding_matrix(model: keras.Model, config: ModelConfig, embedding_matr
 
 
 def make_encoder(config: ModelConfig, fold_input_projection: bool = False) -> SequenceEncoder:
-    folded = {"projected_inputs": True} if fold_input_projection else {}
-    return SequenceEncoder(**config.encoder.layer_kwargs(), seed=config.seed, name="encoder", **folded)
+    return SequenceEncoder(**config.encoder.layer_kwargs(), seed=config.seed,
+                           projected_inputs=fold_input_projection, name="encoder")
 
 
 class TokenFeatures:
