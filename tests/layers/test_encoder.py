@@ -52,9 +52,11 @@ def test_auto_takes_keras_cudnn_eligible_lstm_when_a_gpu_is_visible(monkeypatch)
     monkeypatch.setattr(recurrent, "_gpu_visible", lambda: True)
     gpu = SequenceEncoder(cell="lstm", units=2)
     assert gpu.implementation_used == "builtin" and gpu.code_path["cudnn_eligible"] is True
-    assert gpu.path_summary == "Keras LSTM (cuDNN eligible, GPU visible)"
+    by_lengths = ", padding by lengths" if keras.backend.backend() == "torch" else ""
+    assert gpu.path_summary == f"Keras LSTM (cuDNN eligible, GPU visible{by_lengths})"
 
 
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="the fused kernel is TensorFlow's")
 def test_code_path_and_its_summary_say_what_runs_and_why():
     fused = SequenceEncoder(cell="lstm", units=2)  # no GPU here: the fused kernel
     path = fused.code_path
