@@ -108,7 +108,8 @@ class FusedLSTM(keras.layers.RNN):
         # fixed when the graph is traced. XLA compiles once per shape (seconds each on a small
         # CPU), which pays off for fixed-width batches (a character LM, a benchmark) but not for
         # bucketed ones, whose graphs Keras traces with unknown widths. Not a config field: a
-        # runtime choice, the weights are the same. `zoo.export` turns it off while tracing.
+        # runtime choice, the weights are the same. A served graph, traced for any shape, runs
+        # its loops without XLA.
         self.xla_loops = "auto"
 
     @property
