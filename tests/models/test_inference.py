@@ -104,3 +104,23 @@ def test_generate_reads_a_folded_language_model_the_same_way():
     model = build("language_model", layers=2)
     frozen = models.inference_model(model)
     assert models.generate(frozen, [3, 4], 6, temperature=0) == models.generate(model, [3, 4], 6, temperature=0)
+
+
+def test_a_folded_unidirectional_layer_splits_large_batches_in_two_exactly():
+    """Batches of 32 rows or more run as two half-batch loops (one per core); rows must not mix.
+    Also traced with an unknown batch size (as a served graph is), which is split when it runs."""
+    import tensorflow as tf
+
+    model = build("acceptor", pooling="max")
+    frozen = models.inference_model(model)
+    assert frozen.encoder.recurrent_layers[0].batch_halves
+    rng = np.random.default_rng(2)
+    ids = np.tile(PADDED_IDS, (10, 1))[rng.permutation(40)]  # 40 rows of mixed lengths
+    expected = predict(model, ids)
+    np.testing.assert_allclose(predict(frozen, ids), expected, atol=TOLERANCE)
+    served = tf.function(lambda batch: frozen(batch, training=False),
+                         input_signature=[tf.TensorSpec([None, None], tf.int32)])
+    np.testing.assert_allclose(served(ids).numpy(), expected, atol=TOLERANCE)
+    np.testing.assert_allclose(served(ids[:1]).numpy(), expected[:1], atol=TOLERANCE)
+    bidirectional = models.inference_model(build("acceptor", bidirectional=True))
+    assert not bidirectional.encoder.recurrent_layers[0].forward_layer.batch_halves

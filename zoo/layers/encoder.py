@@ -111,7 +111,7 @@ class SequenceEncoder(keras.layers.Layer):
                 cell, implementation, units, recurrent_dropout, use_cudnn, seed,
                 name=f"{cell}_{index}", initializer=initializer,
                 return_state=self.pool_final_states and index == layers - 1,
-                projected_inputs=self.projected_inputs and index == 0,
+                projected_inputs=self.projected_inputs and index == 0, alone=not self.bidirectional,
             )
             if self.bidirectional:
                 layer = keras.layers.Bidirectional(layer, merge_mode="concat", name=f"bidirectional_{index}")

@@ -92,7 +92,7 @@ class FusedLSTM(keras.layers.RNN):
         >>> layer = FusedLSTM(zoo.cells.LSTMCell(64), return_sequences=True)
     """
 
-    def __init__(self, cell, **kwargs):
+    def __init__(self, cell, batch_halves: bool = False, **kwargs):
         if type(cell) not in (LSTMCell, ProjectedLSTMCell):
             raise ValueError(
                 f"FusedLSTM runs zoo.cells.LSTMCell exactly, got {type(cell).__name__}; use "
@@ -111,6 +111,13 @@ class FusedLSTM(keras.layers.RNN):
         # runtime choice, the weights are the same. A served graph, traced for any shape, runs
         # its loops without XLA.
         self.xla_loops = "auto"
+        # Inputs already projected, and nothing runs beside this layer's loop (it is not one
+        # direction of a bidirectional layer): run two half-batch loops at once, one per core
+        # (`fused_lstm_tf.lstm_sequence_projected`).
+        self.batch_halves = bool(batch_halves)
+
+    def get_config(self):
+        return {**super().get_config(), "batch_halves": self.batch_halves}
 
     @property
     def projected_inputs(self) -> bool:
@@ -144,7 +151,7 @@ class FusedLSTM(keras.layers.RNN):
                 sequences, h0, c0, recurrent_kernel, mask=mask,
                 columns=cell.columns(sequences.shape[-1], self.go_backwards),
                 reverse=self.go_backwards, zero_output_for_mask=self.zero_output_for_mask,
-                return_sequences=self.return_sequences, xla=xla)
+                return_sequences=self.return_sequences, xla=xla, batch_halves=self.batch_halves)
             return outputs[-1], ops.transpose(outputs, (1, 0, 2)), [h, c]
         recurrent_mask = None
         if training and cell.recurrent_dropout > 0:

@@ -107,6 +107,7 @@ def make_recurrent_layer(
     return_state: bool = False,
     go_backwards: bool = False,
     projected_inputs: bool = False,
+    alone: bool = False,
 ) -> keras.layers.Layer:
     """One sequence-to-sequence recurrent layer (return_sequences=True, zeros at padded steps;
     with `return_state`, it returns `[sequence, *final_states]`, as Keras' recurrent layers do).
@@ -118,7 +119,8 @@ def make_recurrent_layer(
     - `custom`: the zoo's cell inside `keras.layers.RNN`.
     - `fused` (LSTM only): `zoo.layers.FusedLSTM`, the zoo's LSTM cell run by a whole-sequence
       kernel with a hand-written gradient. `projected_inputs`: over a `ProjectedLSTMCell`, its
-      inputs are already `x W + b` (inference only).
+      inputs are already `x W + b` (inference only); `alone` (not one direction of a
+      bidirectional layer): its loop then runs as two half-batch loops, one per core.
     """
     implementation = resolve_implementation(cell, implementation)
     if projected_inputs and implementation != "fused":
@@ -144,7 +146,7 @@ def make_recurrent_layer(
     recurrent_cell = cell_class(units, recurrent_dropout=recurrent_dropout, seed=seed,
                                 kernel_initializer=initializer, name=CELL_NAMES[cell])
     if implementation == "fused":
-        return FusedLSTM(recurrent_cell, **options)
+        return FusedLSTM(recurrent_cell, batch_halves=projected_inputs and alone, **options)
     return keras.layers.RNN(recurrent_cell, **options)
 
 
