@@ -128,12 +128,21 @@ def _inference_loop(inputs, initial_h, initial_c, kernel, recurrent_kernel, bias
     under XLA, for a sequence run in one piece, that measured faster than reading a hoisted
     product, since it fuses with the step (see benchmarks/RESULTS.md, fused LSTM).
     """
-    steps = tf.shape(inputs)[0]
+    def input_part(t):
+        return inputs[t] if kernel is None else tf.matmul(inputs[t], kernel) + bias
+
+    return _forward_only(input_part, tf.shape(inputs)[0], initial_h, initial_c, recurrent_kernel,
+                         step_mask, output_mask, return_sequences)
+
+
+def _forward_only(input_part, steps, initial_h, initial_c, recurrent_kernel, step_mask, output_mask,
+                  return_sequences):
+    """The inference loop of `_inference_loop` and `_projected_loop`; `input_part(t)` gives step
+    t's `x_t W + b`."""
 
     def step(t, h, c, h_out):
         m = None if step_mask is None else step_mask[t]
-        x_part = inputs[t] if kernel is None else tf.matmul(inputs[t], kernel) + bias
-        z_i, z_f, z_g, z_o = tf.split(x_part + tf.matmul(h, recurrent_kernel), 4, axis=1)
+        z_i, z_f, z_g, z_o = tf.split(input_part(t) + tf.matmul(h, recurrent_kernel), 4, axis=1)
         c_new = _sigmoid(z_f) * c + _sigmoid(z_i) * tf.tanh(z_g)
         output = _sigmoid(z_o) * tf.tanh(c_new)
         c_new, h_new = _carry(m, c_new, c), _carry(m, output, h)
@@ -143,7 +152,8 @@ def _inference_loop(inputs, initial_h, initial_c, kernel, recurrent_kernel, bias
 
     _, h, c, h_out = tf.while_loop(
         lambda t, *_: t < steps, step,
-        (0, initial_h, initial_c, tf.TensorArray(inputs.dtype, size=steps if return_sequences else 0)),
+        (0, initial_h, initial_c,
+         tf.TensorArray(initial_h.dtype, size=steps if return_sequences else 0)),
         maximum_iterations=steps)
     return (h_out.stack() if return_sequences else None), h, c
 
@@ -159,24 +169,13 @@ def _projected_loop(projected, initial_h, initial_c, recurrent_kernel, step_mask
     steps = tf.shape(projected)[1]
     width = recurrent_kernel.shape[1]
 
-    def step(t, h, c, h_out):
-        m = None if step_mask is None else step_mask[t]
+    def input_part(t):
         # A gather, then the columns: one strided slice with the dynamic step and these columns
         # together reads the wrong numbers under XLA (TensorFlow 2.21; tested).
-        x_part = tf.gather(projected, steps - 1 - t if reverse else t, axis=1)[:, start:start + width]
-        z_i, z_f, z_g, z_o = tf.split(x_part + tf.matmul(h, recurrent_kernel), 4, axis=1)
-        c_new = _sigmoid(z_f) * c + _sigmoid(z_i) * tf.tanh(z_g)
-        output = _sigmoid(z_o) * tf.tanh(c_new)
-        c_new, h_new = _carry(m, c_new, c), _carry(m, output, h)
-        if return_sequences:
-            h_out = h_out.write(t, h_new if output_mask is None else h_new * output_mask[t])
-        return t + 1, h_new, c_new, h_out
+        return tf.gather(projected, steps - 1 - t if reverse else t, axis=1)[:, start:start + width]
 
-    _, h, c, h_out = tf.while_loop(
-        lambda t, *_: t < steps, step,
-        (0, initial_h, initial_c, tf.TensorArray(projected.dtype, size=steps if return_sequences else 0)),
-        maximum_iterations=steps)
-    return (h_out.stack() if return_sequences else None), h, c
+    return _forward_only(input_part, steps, initial_h, initial_c, recurrent_kernel, step_mask,
+                         output_mask, return_sequences)
 
 
 # XLA-compiled versions; XLA compiles each for the shapes it meets (and caches them). XLA needs

@@ -218,3 +218,35 @@ def _differences(before, after, prefix: str = "") -> dict:
 def bits_per_character(loss_in_nats: float) -> float:
     """Cross-entropy in nats per character, in bits."""
     return loss_in_nats / math.log(2)
+
+
+class WordTask(Task):
+    """A task over raw sentences: one word vectorizer (lowercased, punctuation split off) from
+    the training split's texts (`training_texts`), GloVe counts from the same texts, and
+    `dataset_function` (a `zoo.data.batching` function) to batch the examples."""
+
+    dataset_function = ""
+
+    @staticmethod
+    def training_texts(data) -> list[str]:
+        raise NotImplementedError
+
+    def build_vectorizer(self, data, model_config, training):
+        from zoo.data.vectorize import ZooVectorizer, build_word_vectorizer
+
+        vectorizer = ZooVectorizer(build_word_vectorizer(
+            self.training_texts(data), max_tokens=training.max_vocabulary or None, min_count=training.min_count))
+        return vectorizer, dataclasses.replace(
+            model_config, vocabulary_size=len(vectorizer.get_vocabulary()), num_classes=len(data.label_names))
+
+    def token_counts(self, data):
+        from zoo.data.vectorize import count_word_tokens
+
+        return count_word_tokens(self.training_texts(data))
+
+    def make_dataset(self, examples, vectorizer, training, settings, shuffle, seed):
+        from zoo.data import batching
+
+        return getattr(batching, self.dataset_function)(
+            examples, vectorizer, batch_size=training.batch_size, shuffle=shuffle, seed=seed,
+            padding="bucket" if training.bucketing else "fixed")
