@@ -35,6 +35,8 @@ def test_sentiment_recipe_trains_saves_and_reevaluates(tmp_path, capsys):
     recorded = json.loads((run_dir / "recipe.json").read_text())
     assert Path(recorded["recipe_file"]).resolve() == (shipped_recipes_dir() / "sentiment.py").resolve()
     assert recorded["overrides"] == TINY and recorded["model"] == config
+    # The one-line path was printed; the detail, and why it was chosen, is on record.
+    assert recorded["code_path"]["encoder"]["implementation"] == "fused" and recorded["code_path"]["encoder"]["chosen"]
 
     again = evaluate_run(run_dir)
     assert again["accuracy"] == pytest.approx(metrics["test"]["accuracy"], abs=1e-6)

@@ -61,7 +61,7 @@ def train(recipe, runs="runs", overrides=(), dataset: str | None = None, verbose
     """
     from zoo.tasks.recipe import load_recipe
     from zoo.tasks.registry import get
-    from zoo.training import choose_run_dir, fit_evaluate_save, write_json
+    from zoo.training import choose_run_dir, encoders, fit_evaluate_save, write_json
 
     written = load_recipe(recipe)
     recipe = written.with_overrides(overrides, dataset)
@@ -85,6 +85,10 @@ def train(recipe, runs="runs", overrides=(), dataset: str | None = None, verbose
         extra["glove_coverage"] = prepared.coverage.to_dict()
 
     model = recipe.training.compile(prepared.build_model())
+    # The one-line training path was printed; the detail of each encoder's path goes on record.
+    write_json(run_dir / RECIPE_FILE, {
+        **json.loads((run_dir / RECIPE_FILE).read_text()),
+        "code_path": {encoder.name: encoder.code_path for encoder in encoders(model)}})
     save_config(run_dir, prepared.model_config)
     save_vectorizer(run_dir, prepared.vectorizer)
     batches = prepared.batches()
