@@ -124,3 +124,17 @@ def test_a_folded_unidirectional_layer_splits_large_batches_in_two_exactly():
     np.testing.assert_allclose(served(ids[:1]).numpy(), expected[:1], atol=TOLERANCE)
     bidirectional = models.inference_model(build("acceptor", bidirectional=True))
     assert not bidirectional.encoder.recurrent_layers[0].forward_layer.batch_halves
+
+
+@pytest.mark.parametrize("implementation", ["builtin", "custom", "fused"])
+@pytest.mark.parametrize("factory", list(KINDS))
+def test_every_factory_on_every_lstm_path_is_batch_consistent_and_round_trips(factory, implementation, tmp_path):
+    model = build(factory, bidirectional=factory != "language_model", layers=2, implementation=implementation)
+    data = inputs_for(factory)
+    per_token = factory in ("transducer", "language_model")
+    for candidate in (model, models.inference_model(model)):  # the frozen copy only where it folds
+        assert_batch_consistent(candidate, data, per_token)
+        candidate.save(tmp_path / "model.keras")
+        loaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
+        assert type(loaded) is type(model) and loaded.config == model.config
+        np.testing.assert_allclose(predict(loaded, data), predict(candidate, data), atol=TOLERANCE)
