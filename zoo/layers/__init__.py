@@ -1,6 +1,8 @@
 """Layers built on the cells: the sequence encoder, the recurrent layers it stacks (chosen in
 `zoo.layers.recurrent`: Keras' own, the zoo's cells, the fused LSTM, Keras' LSTM/GRU by lengths),
-padding masks, masked pooling, pair features, character-CNN word features."""
+padding masks, masked pooling, pair features, soft alignment (attention), character-CNN word
+features."""
+from zoo.layers.attention import AlignmentEnhancement, SoftAlignment, masked_softmax
 from zoo.layers.char_cnn import CharCNN
 from zoo.layers.encoder import (
     BUILTIN_LAYERS,
@@ -16,7 +18,8 @@ from zoo.layers.masking import POOLINGS, MaskedPooling, PaddingMask
 from zoo.layers.pair_features import PairFeatures
 
 __all__ = [
-    "BUILTIN_LAYERS", "CELL_KINDS", "CharCNN", "FusedLSTM", "GRUByLengths", "IMPLEMENTATIONS", "LSTMByLengths",
-    "POOLINGS", "MaskedPooling", "PaddingMask", "PairFeatures", "ProjectedLSTMCell", "SequenceEncoder",
-    "make_recurrent_layer", "resolve_implementation",
+    "AlignmentEnhancement", "BUILTIN_LAYERS", "CELL_KINDS", "CharCNN", "FusedLSTM", "GRUByLengths",
+    "IMPLEMENTATIONS", "LSTMByLengths", "POOLINGS", "MaskedPooling", "PaddingMask", "PairFeatures",
+    "ProjectedLSTMCell", "SequenceEncoder", "SoftAlignment", "make_recurrent_layer", "masked_softmax",
+    "resolve_implementation",
 ]

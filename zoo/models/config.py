@@ -237,18 +237,31 @@ class TransducerConfig(ModelConfig):
             _fail("TransducerConfig", "char_features", self.char_features, "a CharFeaturesConfig")
 
 
+INTERACTIONS = ("none", "esim")
+
+
 @dataclasses.dataclass(frozen=True)
 class PairEncoderConfig(ModelConfig):
     """(premise, hypothesis) -> entails / neutral / contradicts.
 
     Args:
-        hidden_units: width of each MLP layer over `[u, v, |u-v|, u*v]`.
+        hidden_units: width of each MLP layer over the pair's features.
         hidden_layers: number of MLP layers (0: softmax directly on the features).
+        interaction: how the two sentences meet (see `zoo.models.pair_encoder`). "none": each is
+            pooled to one vector alone and the MLP (ReLU) reads `[u, v, |u-v|, u*v]` (siamese).
+            "esim": soft alignment of the two encoded sentences, enhancement
+            `[a, ã, a - ã, a * ã]`, a projection, a second (composition) encoder, masked mean and
+            max pooling of both sides, and a tanh MLP (Chen et al. 2017); `encoder.pooling` is then
+            unused.
+        projection_units: "esim" only: width of the ReLU projection of the enhanced features that
+            feeds the composition encoder; 0 (the default) means `encoder.units`.
     """
 
     num_classes: int = 3
     hidden_units: int = 128
     hidden_layers: int = 1
+    interaction: str = "none"
+    projection_units: int = 0
 
     def __post_init__(self):
         super().__post_init__()
@@ -256,6 +269,16 @@ class PairEncoderConfig(ModelConfig):
             _fail("PairEncoderConfig", "hidden_units", self.hidden_units, "a positive integer")
         if self.hidden_layers < 0:
             _fail("PairEncoderConfig", "hidden_layers", self.hidden_layers, "0 or more")
+        if self.interaction not in INTERACTIONS:
+            _fail("PairEncoderConfig", "interaction", self.interaction, f"one of {INTERACTIONS}")
+        if self.projection_units < 0:
+            _fail("PairEncoderConfig", "projection_units", self.projection_units,
+                  "a positive integer, or 0 for the encoder's units")
+
+    @property
+    def projection_width(self) -> int:
+        """The ESIM projection's width: `projection_units`, or `encoder.units` when it is 0."""
+        return self.projection_units or self.encoder.units
 
 
 @dataclasses.dataclass(frozen=True)
