@@ -84,8 +84,13 @@ def test_code_path_and_its_summary_say_what_runs_and_why():
 
 
 def test_fused_is_for_the_lstm_only():
-    with pytest.raises(ValueError, match="implementation='fused' exists for cell='lstm' only"):
-        SequenceEncoder(cell="gru", implementation="fused", units=2)
+    from zoo.models import EncoderConfig
+
+    # One check for the layer and its config: the same words, each naming its owner.
+    for owner, make in (("SequenceEncoder", SequenceEncoder), ("EncoderConfig", EncoderConfig)):
+        with pytest.raises(ValueError, match=rf"^{owner}\.implementation must be .* for cell='gru' "
+                                             r"\(the fused kernel is an LSTM's\), got 'fused'"):
+            make(cell="gru", implementation="fused", units=2)
 
 
 @pytest.mark.parametrize("cell", ["elman", "lstm", "gru"])

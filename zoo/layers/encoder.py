@@ -5,10 +5,9 @@ import numpy as np
 
 import keras
 
-from zoo.cells import CELLS
 from zoo.layers.fused_lstm import FusedLSTM, fused_kernel_available
 from zoo.layers.masking import POOLINGS, MaskedPooling
-from zoo.layers.recurrent import (  # noqa: F401  (re-exported: the models' configs read them here)
+from zoo.layers.recurrent import (  # noqa: F401  (re-exported)
     BUILTIN_LAYERS,
     CELL_KINDS,
     IMPLEMENTATIONS,
@@ -20,9 +19,34 @@ from zoo.layers.recurrent import (  # noqa: F401  (re-exported: the models' conf
     visible_gpus,
     why_chosen,
 )
+from zoo.validation import check_choice, check_rate, fail
 
 XLA_LOOPS = {"auto": "XLA when the (time, batch) shape is fixed at trace time", True: "XLA",
              False: "no XLA"}
+
+
+def check_settings(owner: str, cell, implementation, units, layers, dropout, recurrent_dropout,
+                   pooling, initializer) -> None:
+    """The encoder's settings, checked once for `SequenceEncoder` and `zoo.models.EncoderConfig`
+    alike; a `ValueError` names the owner, the field, the value and what it must be."""
+    check_choice(owner, "cell", cell, CELL_KINDS)
+    check_choice(owner, "implementation", implementation, IMPLEMENTATIONS)
+    if implementation == "builtin" and cell == "gated_elman":
+        fail(owner, "implementation", implementation,
+             "'custom' or 'auto' for cell='gated_elman' (Keras has no built-in layer for it)")
+    if implementation == "fused" and cell != "lstm":
+        fail(owner, "implementation", implementation, f"'auto', 'builtin' or 'custom' for cell={cell!r} "
+             "(the fused kernel is an LSTM's)")
+    for field, value in (("units", units), ("layers", layers)):
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            fail(owner, field, value, "a positive integer")
+    check_rate(owner, "dropout", dropout)
+    check_rate(owner, "recurrent_dropout", recurrent_dropout)
+    if recurrent_dropout and implementation not in ("custom", "fused"):
+        fail(owner, "recurrent_dropout", recurrent_dropout,
+             "0 unless implementation='custom' or 'fused' (recurrent dropout rules out cuDNN)")
+    check_choice(owner, "pooling", pooling, POOLINGS)
+    check_choice(owner, "initializer", initializer, INITIALIZERS)
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -81,12 +105,8 @@ class SequenceEncoder(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if cell not in CELLS:
-            raise ValueError(f"cell must be one of {CELL_KINDS}, got {cell!r}")
-        if pooling not in POOLINGS:
-            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
-        if initializer not in INITIALIZERS:
-            raise ValueError(f"initializer must be one of {INITIALIZERS}, got {initializer!r}")
+        check_settings("SequenceEncoder", cell, implementation, units, layers, dropout, recurrent_dropout,
+                       pooling, initializer)
         self.cell = cell
         self.initializer = initializer
         self.implementation = implementation

@@ -431,9 +431,9 @@ def lstm_sequence_projected(projected, initial_h, initial_c, recurrent_kernel, m
         reverse: run from the last step to the first (`go_backwards`).
         batch_halves: nothing else runs beside this loop (a unidirectional layer): run two
             half-batch loops at once, one per core (a batch of known size under
-            `MIN_HALVES_BATCH` runs whole). Measured 1.3x (XLA) and 1.7x (no XLA) faster for
-            the standard acceptor; for the two directions of a bidirectional layer, which
-            already run side by side, halving each measured slower under XLA (see
+            `MIN_HALVES_BATCH` runs whole). Measured faster for a unidirectional layer, with
+            and without XLA; the two directions of a bidirectional layer, which already run
+            side by side, keep one loop each (halving them measured slower under XLA; see
             benchmarks/RESULTS.md, session 6).
         The rest: as `lstm_sequence_inference`.
 

@@ -11,8 +11,7 @@ import typing
 from typing import Any
 
 from zoo.embeddings import EMBEDDING_MODES
-from zoo.layers.encoder import CELL_KINDS, IMPLEMENTATIONS, INITIALIZERS
-from zoo.layers.masking import POOLINGS
+from zoo.layers.encoder import check_settings
 from zoo.validation import check_rate as _check_rate
 from zoo.validation import fail as _fail
 
@@ -85,26 +84,8 @@ class EncoderConfig(JSONConfig):
     def __post_init__(self):
         owner = "EncoderConfig"
         _check_types(self)
-        if self.cell not in CELL_KINDS:
-            _fail(owner, "cell", self.cell, f"one of {CELL_KINDS}")
-        if self.implementation not in IMPLEMENTATIONS:
-            _fail(owner, "implementation", self.implementation, f"one of {IMPLEMENTATIONS}")
-        if self.implementation == "builtin" and self.cell == "gated_elman":
-            _fail(owner, "implementation", self.implementation,
-                  "'custom' or 'auto' for cell='gated_elman' (Keras has no built-in layer for it)")
-        if self.units <= 0:
-            _fail(owner, "units", self.units, "a positive integer")
-        if self.layers <= 0:
-            _fail(owner, "layers", self.layers, "a positive integer")
-        _check_rate(owner, "dropout", self.dropout)
-        _check_rate(owner, "recurrent_dropout", self.recurrent_dropout)
-        if self.recurrent_dropout and self.implementation not in ("custom", "fused"):
-            _fail(owner, "recurrent_dropout", self.recurrent_dropout,
-                  "0 unless implementation='custom' or 'fused' (recurrent dropout rules out cuDNN)")
-        if self.pooling not in POOLINGS:
-            _fail(owner, "pooling", self.pooling, f"one of {POOLINGS}")
-        if self.initializer not in INITIALIZERS:
-            _fail(owner, "initializer", self.initializer, f"one of {INITIALIZERS}")
+        check_settings(owner, self.cell, self.implementation, self.units, self.layers, self.dropout,
+                       self.recurrent_dropout, self.pooling, self.initializer)
         if self.use_cudnn not in ("auto", "true", "false"):
             _fail(owner, "use_cudnn", self.use_cudnn, "'auto', 'true' or 'false'")
 
