@@ -22,7 +22,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from zoo.layers.masking import is_right_padded, padding_lengths, reverse_within_lengths
+from zoo.layers.masking import at_last_real_step, is_right_padded, padding_lengths, reverse_within_lengths
 
 
 def _concrete(mask) -> bool:
@@ -68,8 +68,7 @@ class ByLengths:
         if not self.return_state:
             return outputs
         # Either way, row b's last real step is step lengths[b] - 1 of the run.
-        last = ops.arange(ops.shape(ran)[1], dtype="int32")[None, :] == (lengths - 1)[:, None]
-        final_h = ops.sum(ops.where(last[:, :, None], ran, ops.zeros_like(ran)), axis=1)
+        final_h = at_last_real_step(ran, lengths)
         if initial_state is not None:  # a row without real steps keeps its initial state
             final_h = ops.where((lengths > 0)[:, None], final_h, initial_state[0])
         # The LSTM's carried c ran on over the padding: not offered (NaN), never silently wrong.

@@ -13,6 +13,7 @@ from zoo.layers.recurrent import (  # noqa: F401  (re-exported)
     IMPLEMENTATIONS,
     INITIALIZERS,
     describe_path,
+    implementation_refusal,
     make_recurrent_layer,
     resolve_implementation,
     summarize_path,
@@ -31,12 +32,9 @@ def check_settings(owner: str, cell, implementation, units, layers, dropout, rec
     alike; a `ValueError` names the owner, the field, the value and what it must be."""
     check_choice(owner, "cell", cell, CELL_KINDS)
     check_choice(owner, "implementation", implementation, IMPLEMENTATIONS)
-    if implementation == "builtin" and cell == "gated_elman":
-        fail(owner, "implementation", implementation,
-             "'custom' or 'auto' for cell='gated_elman' (Keras has no built-in layer for it)")
-    if implementation == "fused" and cell != "lstm":
-        fail(owner, "implementation", implementation, f"'auto', 'builtin' or 'custom' for cell={cell!r} "
-             "(the fused kernel is an LSTM's)")
+    refusal = implementation_refusal(cell, implementation)
+    if refusal:
+        fail(owner, "implementation", implementation, refusal)
     for field, value in (("units", units), ("layers", layers)):
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             fail(owner, field, value, "a positive integer")
@@ -214,14 +212,29 @@ class SequenceEncoder(keras.layers.Layer):
 
         Returns:
             `(encoder, table)`: a new built encoder with the same config and
-            `projected_inputs=True`, its weights copied from this one (first layer: the recurrent
-            kernels only), and `table`, float32 (vocabulary, 4 units), or (vocabulary, 8 units)
-            `[forward | backward]` when bidirectional: each direction's `E W + b`. Then
+            `projected_inputs=True`, its weights copied from this one (see `fold_into`), and
+            `table`, float32 (vocabulary, 4 units), or (vocabulary, 8 units) `[forward |
+            backward]` when bidirectional: each direction's `E W + b`. Then
             `encoder(table[ids], mask=mask)` equals `self(E[ids], mask=mask)` to float rounding.
         """
+        self._check_foldable()
+        folded = type(self).from_config({**self.get_config(), "projected_inputs": True})
+        folded.build((None, None, 4 * self.output_dim))
+        return folded, self.fold_into(folded, embeddings)
+
+    def _check_foldable(self) -> None:
         foldable, reason = self.input_projection_foldable
         if not foldable:
             raise ValueError(f"cannot fold this encoder's input projection: {reason}")
+
+    def fold_into(self, target: "SequenceEncoder", embeddings) -> np.ndarray:
+        """Copies this encoder's weights into `target`, a built encoder of the same config with
+        `projected_inputs=True` (first layer: the recurrent kernels only), and returns the table
+        of first-layer input projections `E W + b` that `target` reads instead (see `folded`)."""
+        self._check_foldable()
+        if not target.projected_inputs or {**target.get_config(), "projected_inputs": False, "name": self.name} \
+                != {**self.get_config(), "name": self.name}:
+            raise ValueError("fold_into needs a target encoder of the same config with projected_inputs=True")
         embeddings = np.asarray(keras.ops.convert_to_numpy(embeddings), dtype="float64")
         directions = self._first_directions()
         input_dim = directions[0].cell.kernel.shape[0]
@@ -235,13 +248,11 @@ class SequenceEncoder(keras.layers.Layer):
         table = np.concatenate(
             [embeddings @ numpy(layer.cell.kernel) + numpy(layer.cell.bias) for layer in directions],
             axis=-1).astype("float32")
-        folded = type(self).from_config({**self.get_config(), "projected_inputs": True})
-        folded.build((None, None, table.shape[1]))
-        for source, target in zip(directions, folded._first_directions()):
-            target.cell.recurrent_kernel.assign(source.cell.recurrent_kernel)
-        for source, target in zip(self.recurrent_layers[1:], folded.recurrent_layers[1:]):
-            target.set_weights(source.get_weights())
-        return folded, table
+        for source, projected in zip(directions, target._first_directions()):
+            projected.cell.recurrent_kernel.assign(source.cell.recurrent_kernel)
+        for source, projected in zip(self.recurrent_layers[1:], target.recurrent_layers[1:]):
+            projected.set_weights(source.get_weights())
+        return table
 
     def build(self, input_shape):
         shape = tuple(input_shape)

@@ -160,7 +160,7 @@ class FusedLSTM(keras.layers.RNN):
         if self.go_backwards:
             inputs = ops.flip(inputs, axis=0)
             mask = None if mask is None else ops.flip(mask, axis=0)
-        weights = [ops.cast(w, dtype) for w in (cell.kernel, cell.recurrent_kernel, cell.bias)]
+        weights = [ops.cast(cell.kernel, dtype), recurrent_kernel, ops.cast(cell.bias, dtype)]
         if training:
             outputs, h, c = fused_lstm_tf.lstm_sequence(
                 inputs, h0, c0, *weights, mask=mask, recurrent_mask=recurrent_mask,

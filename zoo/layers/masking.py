@@ -63,12 +63,7 @@ class MaskedPooling(keras.layers.Layer):
             very_negative = ops.cast(-1e9, sequences.dtype)
             masked = ops.where(mask[:, :, None] > 0, sequences, very_negative)
             return ops.max(masked, axis=1)
-        last_index = ops.maximum(ops.cast(lengths, "int32") - 1, 0)
-        # A masked sum rather than a gather: the same value (adding zeros is exact), and its
-        # gradient is element-wise, where a gather's costs a transpose and a scatter of the whole
-        # sequence (measured: see benchmarks/RESULTS.md).
-        is_last = ops.arange(ops.shape(sequences)[1], dtype="int32")[None, :] == last_index[:, None]
-        forward_final = ops.sum(ops.where(is_last[:, :, None], sequences, 0.0), axis=1)
+        forward_final = at_last_real_step(sequences, lengths)
         if not self.bidirectional:
             return forward_final
         half = sequences.shape[-1] // 2
@@ -82,6 +77,19 @@ class MaskedPooling(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "mode": self.mode, "bidirectional": self.bidirectional}
+
+
+def at_last_real_step(sequences, lengths):
+    """Each row's value at its last real step, `sequences[b, lengths[b] - 1]` (batch, features);
+    zeros for a row without real steps.
+
+    A masked sum rather than a gather: the same value (adding zeros is exact), and its gradient
+    is element-wise, where a gather's costs a transpose and a scatter of the whole sequence
+    (measured: see benchmarks/RESULTS.md).
+    """
+    last = ops.cast(lengths, "int32") - 1
+    is_last = ops.arange(ops.shape(sequences)[1], dtype="int32")[None, :] == last[:, None]
+    return ops.sum(ops.where(is_last[:, :, None], sequences, ops.zeros_like(sequences)), axis=1)
 
 
 def padding_lengths(mask):

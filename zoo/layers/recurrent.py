@@ -59,6 +59,17 @@ def _backend() -> str:
     return keras.backend.backend()
 
 
+def implementation_refusal(cell: str, implementation: str) -> str | None:
+    """What `implementation` must be instead for this cell kind (None: it is valid): the one
+    statement of which paths exist for which cells, read by `resolve_implementation` and by the
+    encoder's settings check."""
+    if implementation == "builtin" and cell not in BUILTIN_LAYERS:
+        return f"'custom' or 'auto' for cell={cell!r} (Keras has no built-in layer for it)"
+    if implementation == "fused" and cell != "lstm":
+        return f"'auto', 'builtin' or 'custom' for cell={cell!r} (the fused kernel is an LSTM's)"
+    return None
+
+
 def resolve_implementation(cell: str, implementation: str) -> str:
     """The path `auto` takes: the fastest one measured (benchmarks/RESULTS.md) that is valid here.
 
@@ -73,16 +84,9 @@ def resolve_implementation(cell: str, implementation: str) -> str:
         if cell == "lstm" and fused_kernel_available() and not _gpu_visible():
             return "fused"
         return "builtin" if cell in BUILTIN_LAYERS else "custom"
-    if implementation == "builtin" and cell not in BUILTIN_LAYERS:
-        raise ValueError(
-            f"implementation='builtin' is not available for cell={cell!r} (Keras has no such "
-            f"layer); use implementation='custom' or 'auto'"
-        )
-    if implementation == "fused" and cell != "lstm":
-        raise ValueError(
-            f"implementation='fused' exists for cell='lstm' only, got cell={cell!r}; use "
-            f"'auto', 'builtin' or 'custom'"
-        )
+    refusal = implementation_refusal(cell, implementation)
+    if refusal:
+        raise ValueError(f"implementation must be {refusal}, got {implementation!r}")
     return implementation
 
 
@@ -208,5 +212,6 @@ def summarize_path(path: dict, xla_loops="auto") -> str:
 
 
 __all__ = ["BUILTIN_LAYERS", "CELL_KINDS", "IMPLEMENTATIONS", "INITIALIZERS", "describe_path",
+           "implementation_refusal",
            "make_recurrent_layer", "resolve_implementation", "summarize_path", "visible_gpus",
            "why_chosen"]

@@ -33,14 +33,12 @@ def inference_model(model: ZooModel) -> ZooModel:
     if not foldable:
         return model
     folded = type(model)(model.config, fold_input_projection=True, name=model.name)
-    embeddings = np.asarray(model.get_layer("embedding").embeddings)
-    folded_encoder, table = model.encoder.folded(embeddings)
+    # The folded encoder of the new graph takes the trained weights directly, and the table.
+    table = model.encoder.fold_into(folded.encoder, np.asarray(model.get_layer("embedding").embeddings))
     for layer in folded.layers:
         if layer.name == "input_projection":
-            layer.set_weights([table.astype(layer.embeddings.dtype)])
-        elif layer.name == "encoder":
-            layer.set_weights(folded_encoder.get_weights())
-        elif layer.weights:
+            layer.set_weights([table])
+        elif layer.name != "encoder" and layer.weights:
             layer.set_weights(model.get_layer(layer.name).get_weights())
     return folded
 
