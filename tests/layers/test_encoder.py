@@ -210,3 +210,28 @@ def test_unknown_initializer_is_refused_by_name():
         EncoderConfig(initializer="zeros_please")
     with pytest.raises(ValueError, match="initializer"):
         SequenceEncoder(initializer="uniform")
+
+
+@pytest.mark.parametrize("implementation", ["builtin", "custom", "fused"])
+def test_a_deep_bidirectional_encoder_loads_even_when_freed_ids_are_reused(tmp_path, monkeypatch, implementation):
+    """Keras shares objects by id() while a model loads; collecting garbage before each layer is
+    made lets a freed template's id come back (as it did by chance in a full test run)."""
+    import gc
+
+    from zoo.layers import encoder as encoder_module
+
+    inputs = keras.Input((None, 3))
+    encoder = SequenceEncoder(cell="lstm", implementation=implementation, units=4, layers=3,
+                              bidirectional=True, pooling="max")
+    model = keras.Model(inputs, encoder(inputs)[1])  # the pooled vector
+    model.save(tmp_path / "deep.keras")
+    make = encoder_module.make_recurrent_layer
+    monkeypatch.setattr(encoder_module, "make_recurrent_layer", lambda *a, **k: (gc.collect(), make(*a, **k))[1])
+    data = np.random.default_rng(0).normal(size=(2, 5, 3)).astype("float32")
+    for _ in range(10):
+        loaded = keras.saving.load_model(tmp_path / "deep.keras")
+        layers = loaded.layers[1].recurrent_layers
+        assert [layer.backward_layer.go_backwards for layer in layers] == [True] * 3
+        assert len({id(layer.forward_layer) for layer in layers}) == 3
+        np.testing.assert_allclose(predict(loaded, data), predict(model, data), atol=TOLERANCE)
+    assert len(loaded.weights) == len(model.weights)

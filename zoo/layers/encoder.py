@@ -124,6 +124,7 @@ class SequenceEncoder(keras.layers.Layer):
                 raise ValueError(f"projected_inputs=True needs the fused LSTM kernel in the first "
                                  f"layer, but {reason}")
         self.recurrent_layers = []
+        templates = []
         for index in range(layers):
             layer = make_recurrent_layer(
                 cell, implementation, units, recurrent_dropout, use_cudnn, seed,
@@ -132,8 +133,15 @@ class SequenceEncoder(keras.layers.Layer):
                 projected_inputs=self.projected_inputs and index == 0, alone=not self.bidirectional,
             )
             if self.bidirectional:
+                templates.append(layer)
                 layer = keras.layers.Bidirectional(layer, merge_mode="concat", name=f"bidirectional_{index}")
             self.recurrent_layers.append(layer)
+        # `Bidirectional` rebuilds both directions from the serialized template. While a model
+        # loads, Keras shares objects by `id()`: a template freed here could lend its id to the
+        # next layer's template (or its cell) and the next `Bidirectional` would receive the
+        # previous backward layer. Holding the templates (untracked: they own no weights) for the
+        # encoder's life keeps every id unique while the load runs.
+        object.__setattr__(self, "_bidirectional_templates", tuple(templates))
         self.between_layers_dropout = keras.layers.Dropout(dropout, seed=seed) if dropout else None
         self.pool = MaskedPooling(pooling, bidirectional=self.bidirectional, name="pooling")
 
