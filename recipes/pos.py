@@ -39,4 +39,5 @@ TRAINING = TrainingConfig(
     clipnorm=5.0,                      # guards against exploding gradients
     patience=2,                        # dev accuracy on ~110k tokens is stable
     min_count=1,                       # keep rare words: GloVe often knows them
+    pretrained_words=50_000,           # open vocabulary: GloVe's 50k most frequent words (README: OOV, size)
 )

@@ -36,4 +36,5 @@ TRAINING = TrainingConfig(
     patience=2,                        # tuned (was 8): the best dev weights are restored when it stops, so a
                                        # noisy dev epoch costs the run little; the retrained check used 2
     min_count=1,                       # GloVe knows rare words; keep them
+    pretrained_words=50_000,           # open vocabulary: GloVe's 50k most frequent words (README: OOV, size)
 )

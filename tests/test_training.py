@@ -76,3 +76,30 @@ def test_xla_choice_and_the_training_path_line(caplog):
     assert "\n" not in line and len(line) < 160  # one short line; the detail is in code_path
     assert any("training path: " + line in record.getMessage() for record in caplog.records)
     assert not [name for name in vars(model) if name.startswith("zoo_")]
+
+
+def test_learning_rate_schedules():
+    import numpy as np
+
+    import keras
+
+    from zoo.training import TrainingConfig, WarmupCosine, schedule_callbacks
+
+    assert schedule_callbacks(TrainingConfig()) == []
+    cosine = WarmupCosine(1.0, epochs=5, warmup_epochs=1)
+    assert [round(cosine.rate(e), 4) for e in range(5)] == [0.5, 1.0, 0.8536, 0.5, 0.1464]
+    with pytest.raises(ValueError, match="schedule"):
+        TrainingConfig(schedule="step")
+    with pytest.raises(ValueError, match="warmup_epochs"):
+        TrainingConfig(epochs=2, warmup_epochs=2)
+
+    # "plateau" halves the rate after each epoch whose dev loss did not fall (here it never can:
+    # zero inputs, no bias): the first epoch sets the best loss, the second fails to lower it, so
+    # the third runs at half the rate; the rate each epoch ran at is logged.
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, use_bias=False)])
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    x, y = np.zeros((4, 2), "float32"), np.ones((4, 1), "float32")
+    history = model.fit(x, y, validation_data=(x, y), epochs=4, verbose=0, callbacks=schedule_callbacks(
+        TrainingConfig(learning_rate=0.1, schedule="plateau", plateau_patience=0)))
+    rates = [round(float(r), 4) for r in history.history["learning_rate"]]
+    assert rates == [0.1, 0.1, 0.05, 0.025]

@@ -130,6 +130,47 @@ def token_weights(token_ids) -> np.ndarray:
 
 
 OPTIMIZERS = ("adam", "sgd")
+SCHEDULES = ("constant", "plateau", "cosine")
+
+
+class WarmupCosine(keras.callbacks.Callback):
+    """Sets the learning rate at each epoch's start: a linear warm-up over `warmup_epochs` to
+    `peak`, then a cosine decay to zero at the end of epoch `epochs` (epoch-level, so it needs no
+    step count, which length-bucketed datasets do not know in advance)."""
+
+    def __init__(self, peak: float, epochs: int, warmup_epochs: int = 0):
+        super().__init__()
+        self.peak, self.epochs, self.warmup_epochs = peak, epochs, warmup_epochs
+
+    def rate(self, epoch: int) -> float:
+        if epoch < self.warmup_epochs:
+            return self.peak * (epoch + 1) / (self.warmup_epochs + 1)
+        decaying = max(1, self.epochs - self.warmup_epochs)
+        progress = min(1.0, (epoch - self.warmup_epochs) / decaying)
+        return self.peak * 0.5 * (1.0 + np.cos(np.pi * progress))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.model.optimizer.learning_rate.assign(self.rate(epoch))
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(self.rate(epoch))
+
+
+def schedule_callbacks(training: "TrainingConfig") -> list:
+    """The learning-rate schedule of `training.schedule` as Keras callbacks (none for constant).
+
+    "plateau" halves the rate after `plateau_patience` epochs without a lower dev loss (Keras'
+    `ReduceLROnPlateau`); the halved rate lives in the optimizer's variables, so a run resumed
+    from its backup keeps it. "cosine": `WarmupCosine` over `epochs`.
+    """
+    if training.schedule == "plateau":
+        return [keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, verbose=1,
+                                                  patience=training.plateau_patience,
+                                                  min_lr=training.learning_rate / 64)]
+    if training.schedule == "cosine":
+        return [WarmupCosine(training.learning_rate, training.epochs, training.warmup_epochs)]
+    return []
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,8 +187,18 @@ class TrainingConfig(JSONConfig):
         bucketing: batch sentences of similar length together (less padding, faster epochs).
         max_vocabulary: keep at most this many most frequent tokens (0: all).
         min_count: drop tokens seen fewer times in the training split.
+        pretrained_words: with a GloVe embedding mode, also give ids to the most frequent this
+            many GloVe words that the training vocabulary lacks (an open vocabulary: a dev, test
+            or served word GloVe knows gets its vector, not OOV); their rows stay frozen
+            (`ModelConfig.pretrained_rows`). 0: the training vocabulary only.
         jit_compile: "auto", "on" or "off": XLA compilation of the whole step (see
             `choose_jit_compile`; "auto" keeps it off on a CPU, Keras' own choice elsewhere).
+        schedule: the learning rate over training: "constant"; "plateau" (halved after
+            `plateau_patience` epochs without a lower dev loss, down to 1/64 of the start);
+            "cosine" (linear warm-up over `warmup_epochs`, then cosine decay to 0 at `epochs`).
+        plateau_patience: epochs without dev improvement before "plateau" halves the rate; keep
+            it below `patience`, or early stopping ends the run before any halving.
+        warmup_epochs: "cosine" only: epochs of linear warm-up.
     """
 
     batch_size: int = 32
@@ -159,7 +210,11 @@ class TrainingConfig(JSONConfig):
     bucketing: bool = True
     max_vocabulary: int = 0
     min_count: int = 1
+    pretrained_words: int = 0
     jit_compile: str = "auto"
+    schedule: str = "constant"
+    plateau_patience: int = 1
+    warmup_epochs: int = 0
 
     def __post_init__(self):
         _check_types(self)
@@ -175,8 +230,16 @@ class TrainingConfig(JSONConfig):
             _fail(owner, "clipnorm", self.clipnorm, ">= 0")
         if self.patience < 0 or self.max_vocabulary < 0:
             _fail(owner, "patience/max_vocabulary", (self.patience, self.max_vocabulary), ">= 0")
+        if self.pretrained_words < 0:
+            _fail(owner, "pretrained_words", self.pretrained_words, "0 (training words only) or more")
         if self.jit_compile not in JIT_COMPILE_VALUES:
             _fail(owner, "jit_compile", self.jit_compile, f"one of {JIT_COMPILE_VALUES}")
+        if self.schedule not in SCHEDULES:
+            _fail(owner, "schedule", self.schedule, f"one of {SCHEDULES}")
+        if self.plateau_patience < 0:
+            _fail(owner, "plateau_patience", self.plateau_patience, ">= 0")
+        if not 0 <= self.warmup_epochs < self.epochs:
+            _fail(owner, "warmup_epochs", self.warmup_epochs, f"0 or more and below epochs ({self.epochs})")
 
     def compile(self, model: keras.Model) -> keras.Model:
         return compile_defaults(model, self.learning_rate, self.optimizer, self.clipnorm or None,
@@ -198,9 +261,11 @@ def choose_run_dir(root: str | Path, task: str) -> Path:
 
 
 def callbacks(run_dir: Path, training: TrainingConfig) -> list:
-    """Early stopping on the dev loss, resumable epochs, TensorBoard logs and a CSV history."""
+    """Early stopping on the dev loss, the learning-rate schedule, resumable epochs, TensorBoard
+    logs and a CSV history (with the learning rate of each epoch)."""
     return [
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=training.patience, restore_best_weights=True),
+        *schedule_callbacks(training),
         # Saves the state at each epoch end; a killed run restarts from the last finished epoch.
         keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
         keras.callbacks.TensorBoard(str(run_dir / "logs")),

@@ -244,3 +244,12 @@ def test_tokens_are_what_the_ids_stand_for_one_to_one():
         for row_tokens, row_ids in zip(tokens[:2], ids[:2]):
             assert [vocabulary[i] for i in row_ids] == [t.decode("utf-8") for t in row_tokens]
         assert tokens[2] == [] and ids[2] == [1]  # empty text: no token, the OOV id
+
+
+def test_control_and_format_characters_never_make_or_join_words():
+    """cp1252 text decoded as Latin-1 holds C1 controls (\\u0096 for a dash); GloVe has no such word."""
+    from zoo.data.vectorize import ZooVectorizer, build_word_vectorizer
+
+    vectorizer = ZooVectorizer(build_word_vectorizer(["great\u0096movie", "soft\u00adware \x01 ok\u200b"]))
+    assert sorted(map(str, vectorizer.get_vocabulary()[2:])) == ["great", "movie", "ok", "software"]
+    assert [t.decode() for t in vectorizer.tokens(["a\u0096b\u00adc"]).to_list()[0]] == ["a", "bc"]

@@ -43,7 +43,11 @@ _PUNCTUATION = (r"""[!"#$%&()*+,\-./:;<=>?@\[\\\]^_`{|}~']"""
 
 
 def _split_punctuation_tf(texts):
-    texts = tf.strings.regex_replace(texts, _PLACEHOLDER, "")
+    # Characters no word holds: format characters (soft hyphen, zero-width joiners) go, control
+    # characters (C0/C1, e.g. the cp1252 dash `\u0096` decoded as Latin-1; our placeholder too)
+    # separate words, so neither ends up inside a token or as one.
+    texts = tf.strings.regex_replace(texts, r"\p{Cf}", "")
+    texts = tf.strings.regex_replace(texts, r"\p{Cc}", " ")
     texts = tf.strings.regex_replace(texts, "\u2019", "'")  # curly apostrophe, as in "don’t"
     texts = tf.strings.regex_replace(texts, _NOT_CLITIC, " \\1" + _PLACEHOLDER + "\\2")
     texts = tf.strings.regex_replace(texts, _CLITIC, " " + _PLACEHOLDER + "\\1")
@@ -199,6 +203,47 @@ def build_word_vectorizer(texts: Iterable[str], max_tokens: int | None = None, m
     return keras.layers.TextVectorization(
         standardize=standardize, split="whitespace", output_mode="int", ragged=True,
         vocabulary=vocabulary or None, name=name)
+
+
+def extend_vocabulary(vectorizer, words: Iterable[str]):
+    """`(vectorizer with words appended to its vocabulary, the words appended)`.
+
+    The vocabulary's existing ids are unchanged; a word is appended once, only if it is new and
+    only if the vectorizer could ever produce it as a token (a `ZooVectorizer`'s tokenization of
+    the word gives exactly the word; for a lowercasing `TokenVectorizer`, it is lowercase), so
+    no row is added that no text can reach. For the open vocabulary of GloVe models: the extra
+    words are the pretrained words the training split lacks (`zoo.tasks`).
+
+    Args:
+        vectorizer: a `ZooVectorizer` of words or a `TokenVectorizer`.
+        words: candidate words, in the order their ids should take (e.g. GloVe's, by frequency).
+    """
+    vocabulary = vectorizer.get_vocabulary()
+    known = set(vocabulary)
+    candidates = []
+    for word in words:
+        if word and word not in known:
+            known.add(word)
+            candidates.append(word)
+    if isinstance(vectorizer, TokenVectorizer):
+        if vectorizer.lowercase:
+            lowered = tf.strings.lower(tf.constant(candidates or [""]), encoding="utf-8").numpy()
+            candidates = [word for word, low in zip(candidates, lowered) if low.decode("utf-8") == word]
+        config = vectorizer.get_config()
+        config["vocabulary"] = vocabulary[2:] + candidates
+        return TokenVectorizer.from_config(config), candidates
+    if not isinstance(vectorizer, ZooVectorizer) or vectorizer.vectorizer.get_config()["split"] != "whitespace":
+        raise TypeError(f"extend_vocabulary takes a word ZooVectorizer or a TokenVectorizer, got {vectorizer!r}")
+    reached = []
+    for chunk in _chunks(candidates, 8192):
+        tokens = vectorizer.tokens(chunk).to_list()
+        reached.extend(word for word, row in zip(chunk, tokens) if row == [word.encode("utf-8")])
+    config = vectorizer.vectorizer.get_config()
+    inner = keras.layers.TextVectorization(
+        standardize=config["standardize"], split="whitespace", output_mode="int", ragged=True,
+        vocabulary=vocabulary[2:] + reached, name=config["name"])
+    return ZooVectorizer(inner, ragged=vectorizer.ragged, sequence_length=vectorizer.sequence_length,
+                         name=vectorizer.name), reached
 
 
 def build_char_vectorizer(texts: Iterable[str], max_tokens: int | None = None, min_count: int = 1,

@@ -17,6 +17,12 @@ import keras
 from zoo.models.config import ModelConfig, config_from_dict
 
 
+# Folding trades memory for speed: one row of 4 x units floats per vocabulary id instead of the
+# embedding's few dozen. Past this size (an open vocabulary of pretrained words, wide encoders) the
+# table costs more memory and SavedModel size than the speed is worth.
+FOLDED_TABLE_LIMIT_BYTES = 128 * 2**20
+
+
 class ZooModel(keras.Model):
     """A functional model built from a zoo config; subclasses define `kind`, `config_class` and
     `graph(config, fold_input_projection) -> (inputs, outputs)`.
@@ -57,6 +63,11 @@ class ZooModel(keras.Model):
         (not)."""
         if self.fold_input_projection:
             return False, "folded already"
+        table_bytes = 4 * self.config.vocabulary_size * 4 * self.encoder.output_dim  # float32, 4 gates
+        if table_bytes > FOLDED_TABLE_LIMIT_BYTES:
+            return False, (f"the folded table would take {table_bytes / 2**20:.0f} MiB "
+                           f"({self.config.vocabulary_size} ids x {4 * self.encoder.output_dim}), "
+                           f"above {FOLDED_TABLE_LIMIT_BYTES // 2**20} MiB")
         return self.encoder.input_projection_foldable
 
     def get_config(self):

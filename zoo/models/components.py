@@ -6,7 +6,7 @@ import numpy as np
 import keras
 
 from zoo.embeddings import make_embedding_layer
-from zoo.layers import PaddingMask, SequenceEncoder
+from zoo.layers import PaddingMask, PretrainedTailEmbedding, SequenceEncoder
 from zoo.models.config import ModelConfig
 
 
@@ -15,13 +15,19 @@ def token_input(name: str = "token_ids") -> keras.KerasTensor:
     return keras.Input(shape=(None,), dtype="int32", name=name)
 
 
-def make_embedding(config: ModelConfig) -> keras.layers.Embedding:
-    """The token embedding: uniform(-0.05, 0.05) to start with, frozen for `glove_frozen`.
+def make_embedding(config: ModelConfig) -> keras.layers.Layer:
+    """The token embedding: uniform(-0.05, 0.05) to start with, frozen for `glove_frozen`; with
+    `pretrained_rows`, a `PretrainedTailEmbedding` whose last rows never train.
 
     The GloVe modes get their matrix from the factory (`set_embedding_matrix`), after the model is
     built: it becomes the layer's weights (saved with them), never part of the config.
     """
-    embedding = make_embedding_layer("learned", config.vocabulary_size, config.embedding_dim, seed=config.seed)
+    if config.pretrained_rows:
+        embedding = PretrainedTailEmbedding(
+            config.vocabulary_size, config.embedding_dim, config.pretrained_rows, name="embedding",
+            embeddings_initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=config.seed))
+    else:
+        embedding = make_embedding_layer("learned", config.vocabulary_size, config.embedding_dim, seed=config.seed)
     embedding.trainable = config.embedding_mode != "glove_frozen"
     return embedding
 
@@ -46,7 +52,11 @@ def set_embedding_matrix(model: keras.Model, config: ModelConfig, embedding_matr
         return model
     if np.shape(embedding_matrix) != expected:
         raise ValueError(f"embedding_matrix has shape {np.shape(embedding_matrix)}, the config needs {expected}")
-    model.get_layer("embedding").embeddings.assign(np.asarray(embedding_matrix, dtype="float32"))
+    embedding = model.get_layer("embedding")
+    if isinstance(embedding, PretrainedTailEmbedding):
+        embedding.set_matrix(embedding_matrix)
+    else:
+        embedding.embeddings.assign(np.asarray(embedding_matrix, dtype="float32"))
     return model
 
 

@@ -112,6 +112,9 @@ class ModelConfig(JSONConfig):
         dropout: dropout on the embeddings and before the output layer.
         num_classes: number of output classes.
         seed: seed for the weight initialisers and dropout, for reproducible runs (None: random).
+        pretrained_rows: the last this many vocabulary ids are pretrained words the training split
+            lacks (the open vocabulary, `TrainingConfig.pretrained_words`): their rows keep their
+            pretrained values, frozen even when the embedding is fine-tuned. Set by the data.
     """
 
     vocabulary_size: int = 1000
@@ -121,6 +124,7 @@ class ModelConfig(JSONConfig):
     dropout: float = 0.0
     num_classes: int = 2
     seed: int = 0
+    pretrained_rows: int = 0
 
     def __post_init__(self):
         owner = type(self).__name__
@@ -137,6 +141,9 @@ class ModelConfig(JSONConfig):
         _check_rate(owner, "dropout", self.dropout)
         if self.num_classes < 2:
             _fail(owner, "num_classes", self.num_classes, "at least 2")
+        if not 0 <= self.pretrained_rows <= self.vocabulary_size - 3:
+            _fail(owner, "pretrained_rows", self.pretrained_rows,
+                  "0 or more, leaving padding, OOV and one training token (vocabulary_size - 3)")
 
 
 @dataclasses.dataclass(frozen=True)

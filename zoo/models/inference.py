@@ -8,7 +8,7 @@ acceptor's inference FLOPs. The training model holds no table and no cache.
 """
 from __future__ import annotations
 
-import numpy as np
+import keras
 
 from zoo.models.base import ZooModel
 
@@ -34,7 +34,7 @@ def inference_model(model: ZooModel) -> ZooModel:
         return model
     folded = type(model)(model.config, fold_input_projection=True, name=model.name)
     # The folded encoder of the new graph takes the trained weights directly, and the table.
-    table = model.encoder.fold_into(folded.encoder, np.asarray(model.get_layer("embedding").embeddings))
+    table = model.encoder.fold_into(folded.encoder, keras.ops.convert_to_numpy(model.get_layer("embedding").embeddings))
     for layer in folded.layers:
         if layer.name == "input_projection":
             layer.set_weights([table])

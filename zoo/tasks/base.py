@@ -39,6 +39,8 @@ class Prepared:
         coverage: the GloVe `CoverageReport` of that matrix, or None.
         train_fraction: the fraction of the training examples kept (searches use less).
         from_data: {setting key: value} of what the data set in `model_config`.
+        oov: dev/test tokens out of the training vocabulary and out of the model's vocabulary
+            (`Task.oov_report`; GloVe modes only), or None.
     """
 
     task: "Task"
@@ -52,6 +54,7 @@ class Prepared:
     coverage: Any = None
     train_fraction: float = 1.0
     from_data: dict = dataclasses.field(default_factory=dict)
+    oov: dict | None = None
 
     def batches(self, training=None, splits=SPLITS) -> dict:
         """{split: tf.data.Dataset} for these training settings (batch size, bucketing)."""
@@ -121,8 +124,9 @@ class Task:
         """(vectorizer from the training split, model config with its sizes set from the data)."""
         raise NotImplementedError
 
-    def token_counts(self, data) -> collections.Counter | None:
-        """Training token counts for the GloVe coverage report; None: the task has no pretrained vectors."""
+    def token_counts(self, data, split: str = "train") -> collections.Counter | None:
+        """A split's token counts, as the vectorizer tokenizes (for the GloVe coverage and OOV
+        reports); None: the task has no pretrained vectors."""
         return None
 
     def subsample(self, data, fraction: float, seed: int):
@@ -154,7 +158,7 @@ class Task:
         if data is None:
             data = self.load_data(dataset)
         vectorizer, sized = self.build_vectorizer(data, model_config, training)
-        matrix = coverage = None
+        matrix = coverage = oov = None
         counts = self.token_counts(data)
         if glove is None:
             glove = sized.embedding_mode != "learned"
@@ -162,11 +166,32 @@ class Task:
             from zoo import embeddings
 
             words, vectors = embeddings.load_glove()
+            training_vocabulary = set(map(str, vectorizer.get_vocabulary()))
+            if training.pretrained_words:
+                from zoo.data.vectorize import extend_vocabulary
+
+                vectorizer, added = extend_vocabulary(vectorizer, words[: training.pretrained_words])
+                sized = dataclasses.replace(sized, vocabulary_size=len(vectorizer.get_vocabulary()),
+                                            pretrained_rows=len(added))
             matrix, coverage = embeddings.build_embedding_matrix(
                 vectorizer.get_vocabulary(), words, vectors, seed=sized.seed, token_counts=counts)
+            oov = self.oov_report(data, training_vocabulary, set(map(str, vectorizer.get_vocabulary())))
         return Prepared(self, dataset or data.name, sized, training, settings,
                         self.subsample(data, train_fraction, sized.seed), vectorizer, matrix, coverage,
-                        train_fraction, _differences(model_config, sized))
+                        train_fraction, _differences(model_config, sized), oov)
+
+    def oov_report(self, data, training_vocabulary: set, vocabulary: set) -> dict:
+        """{split: {"tokens", "oov_training_vocabulary", "oov"}} for dev and test: how many tokens
+        the training vocabulary alone leaves OOV, and how many the model's (open) vocabulary."""
+        report = {}
+        for split in ("dev", "test"):
+            counts = self.token_counts(data, split)
+            report[split] = {
+                "tokens": sum(counts.values()),
+                "oov_training_vocabulary": sum(n for token, n in counts.items() if token not in training_vocabulary),
+                "oov": sum(n for token, n in counts.items() if token not in vocabulary),
+            }
+        return report
 
     # -- model and batches -------------------------------------------------------------------
     def build_model(self, model_config, embedding_matrix=None):
@@ -228,8 +253,13 @@ class WordTask(Task):
     dataset_function = ""
 
     @staticmethod
-    def training_texts(data) -> list[str]:
+    def texts(examples) -> list[str]:
+        """The texts of a split's examples (both sentences of a pair)."""
         raise NotImplementedError
+
+    @classmethod
+    def training_texts(cls, data) -> list[str]:
+        return cls.texts(data.train)
 
     def build_vectorizer(self, data, model_config, training):
         from zoo.data.vectorize import ZooVectorizer, build_word_vectorizer
@@ -239,10 +269,17 @@ class WordTask(Task):
         return vectorizer, dataclasses.replace(
             model_config, vocabulary_size=len(vectorizer.get_vocabulary()), num_classes=len(data.label_names))
 
-    def token_counts(self, data):
+    def token_counts(self, data, split="train"):
         from zoo.data.vectorize import count_word_tokens
 
-        return count_word_tokens(self.training_texts(data))
+        return count_word_tokens(self.texts(getattr(data, split)))
+
+    def after_evaluation(self, prepared, model, metrics):
+        from zoo.tasks.reports import classification_report
+
+        super().after_evaluation(prepared, model, metrics)
+        test = prepared.batches(splits=("test",))["test"]
+        metrics["test_report"] = classification_report(model, test, prepared.data.label_names)
 
     def make_dataset(self, examples, vectorizer, training, settings, shuffle, seed):
         from zoo.data import batching

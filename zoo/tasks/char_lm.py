@@ -13,12 +13,17 @@ class CharLMSettings(JSONConfig):
 
     Args:
         sequence_length: characters per training window (backpropagation through time).
+        eval_sequence_length: characters per dev/test window. Each window starts from a zero
+            state, so its first characters are predicted with little context; longer windows
+            measure the model nearer to reading the books straight through (char-rnn's stateful
+            evaluation). The test bits per character on training-length windows are reported too.
         sample_prefix: the start of the sample generated after training.
         sample_length: characters sampled after the prefix.
         sample_temperature: sampling temperature (0: always the most likely character).
     """
 
     sequence_length: int = 100
+    eval_sequence_length: int = 1000
     sample_prefix: str = "And God said, "
     sample_length: int = 300
     sample_temperature: float = 0.7
@@ -27,6 +32,8 @@ class CharLMSettings(JSONConfig):
         _check_types(self)
         if self.sequence_length <= 0:
             _fail("CharLMSettings", "sequence_length", self.sequence_length, "a positive integer")
+        if self.eval_sequence_length <= 0:
+            _fail("CharLMSettings", "eval_sequence_length", self.eval_sequence_length, "a positive integer")
         if self.sample_length < 0:
             _fail("CharLMSettings", "sample_length", self.sample_length, "0 or more")
         if self.sample_temperature < 0:
@@ -63,8 +70,11 @@ class CharLMTask(Task):
     def make_dataset(self, examples, vectorizer, training, settings, shuffle, seed):
         from zoo.data.batching import language_model_dataset
 
-        return language_model_dataset(examples, vectorizer, sequence_length=settings.sequence_length,
-                                      batch_size=training.batch_size, shuffle=shuffle, seed=seed)
+        # Only the training split is shuffled; dev and test are read in long windows.
+        length = settings.sequence_length if shuffle else settings.eval_sequence_length
+        return language_model_dataset(examples, vectorizer, sequence_length=length,
+                                      batch_size=training.batch_size, shuffle=shuffle, seed=seed,
+                                      drop_remainder=shuffle)
 
     def extra_metrics(self, data) -> dict:
         return {"data_sizes": {split: sum(map(len, getattr(data, split))) for split in ("train", "dev", "test")}}
@@ -77,10 +87,18 @@ class CharLMTask(Task):
     def after_evaluation(self, prepared, model, metrics):
         from zoo import models
 
+        from zoo.data.batching import language_model_dataset
+
         super().after_evaluation(prepared, model, metrics)
         settings = prepared.settings
+        short = language_model_dataset(prepared.data.test, prepared.vectorizer,
+                                       sequence_length=settings.sequence_length,
+                                       batch_size=prepared.training.batch_size, shuffle=False, drop_remainder=False)
+        loss = model.evaluate(short, return_dict=True, verbose=0)["loss"]
+        metrics["test"][f"bits_per_character_windows_of_{settings.sequence_length}"] = bits_per_character(loss)
         sample = models.generate(model, settings.sample_prefix, settings.sample_length,
                                  settings.sample_temperature, seed=0, vocabulary=prepared.vectorizer.get_vocabulary())
         metrics["sample"] = settings.sample_prefix + sample
-        print(f"test: {metrics['test']['bits_per_character']:.3f} bits per character")
+        print(f"test: {metrics['test']['bits_per_character']:.3f} bits per character (windows of "
+              f"{settings.eval_sequence_length}; {bits_per_character(loss):.3f} in windows of {settings.sequence_length})")
         print(f"sample: {metrics['sample']}")

@@ -32,11 +32,19 @@ class POSTask(Task):
             model_config, vocabulary_size=vectorizer.vocabulary_size(), char_features=chars,
             num_classes=len(data.label_names))
 
-    def token_counts(self, data):
-        return collections.Counter(token.lower() for tokens, _ in data.train for token in tokens)
+    def token_counts(self, data, split="train"):
+        return collections.Counter(token.lower() for tokens, _ in getattr(data, split) for token in tokens)
 
     def make_dataset(self, examples, vectorizer, training, settings, shuffle, seed):
         from zoo.data.batching import tagging_dataset
 
         return tagging_dataset(examples, vectorizer, batch_size=training.batch_size, shuffle=shuffle, seed=seed,
                                padding="bucket" if training.bucketing else "fixed")
+
+    def after_evaluation(self, prepared, model, metrics):
+        from zoo.tasks.reports import unseen_word_accuracy
+
+        super().after_evaluation(prepared, model, metrics)
+        config = prepared.model_config
+        metrics["test"].update(unseen_word_accuracy(model, prepared.batches(splits=("test",))["test"],
+                                                    config.vocabulary_size, config.pretrained_rows))

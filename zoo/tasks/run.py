@@ -83,6 +83,9 @@ def train(recipe, runs="runs", overrides=(), dataset: str | None = None, verbose
         print(prepared.coverage)
         prepared.coverage.save(run_dir / "coverage.json")
         extra["glove_coverage"] = prepared.coverage.to_dict()
+    if prepared.oov is not None:
+        print(oov_summary(prepared.oov, prepared.model_config.pretrained_rows))
+        extra["oov_tokens"] = {**prepared.oov, "pretrained_words_added": prepared.model_config.pretrained_rows}
 
     model = recipe.training.compile(prepared.build_model())
     # The one-line training path was printed; the detail of each encoder's path goes on record.
@@ -95,9 +98,16 @@ def train(recipe, runs="runs", overrides=(), dataset: str | None = None, verbose
     metrics = fit_evaluate_save(
         model, batches["train"], batches["dev"], batches["test"], run_dir, recipe.training, extra,
         verbose=verbose, after_evaluation=lambda trained, values: task.after_evaluation(prepared, trained, values))
-    print("== test: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics["test"].items()))
+    print("== test: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics["test"].items() if isinstance(v, float)))
     print(f"== saved in {run_dir}")
     return metrics, run_dir
+
+
+def oov_summary(oov: dict, added: int) -> str:
+    """One line: dev/test tokens OOV with the training vocabulary and with the model's."""
+    parts = [f"{split} {100 * counts['oov_training_vocabulary'] / max(1, counts['tokens']):.2f}% -> "
+             f"{100 * counts['oov'] / max(1, counts['tokens']):.2f}%" for split, counts in oov.items()]
+    return (f"OOV tokens, training vocabulary -> with {added} pretrained words added: " + ", ".join(parts))
 
 
 def evaluate_run(run_dir, split: str = "test") -> dict:

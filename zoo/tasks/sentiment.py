@@ -21,5 +21,5 @@ class SentimentTask(WordTask):
     dataset_function = "classification_dataset"
 
     @staticmethod
-    def training_texts(data) -> list[str]:
-        return [text for text, _ in data.train]
+    def texts(examples) -> list[str]:
+        return [text for text, _ in examples]

@@ -17,5 +17,5 @@ class SNLITask(WordTask):
     dataset_function = "pair_dataset"
 
     @staticmethod
-    def training_texts(data) -> list[str]:
-        return [text for premise, hypothesis, _ in data.train for text in (premise, hypothesis)]
+    def texts(examples) -> list[str]:
+        return [text for premise, hypothesis, _ in examples for text in (premise, hypothesis)]

@@ -38,6 +38,8 @@ from __future__ import annotations
 import keras
 import keras_tuner as kt
 
+from zoo.training import schedule_callbacks
+
 CELLS = ("elman", "gated_elman", "lstm", "gru")
 INITIALIZERS = ("glorot_uniform", "glorot_normal", "he_uniform", "lecun_normal")
 EMBEDDING_MODES = ("learned", "glove_frozen", "glove_finetuned")
@@ -203,6 +205,7 @@ class ZooHyperModel(kt.HyperModel):
         # The recipes stop on the dev loss too (their EarlyStopping restores the best weights; the
         # tuner scores a trial by its best epoch, which comes to the same).
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=training.patience))
+        callbacks.extend(schedule_callbacks(training))  # the recipe's learning-rate schedule
         epochs = kwargs.pop("epochs", None) or training.epochs
         kwargs.setdefault("verbose", self.verbose)
         return model.fit(batches["train"], validation_data=batches["dev"], epochs=epochs,
