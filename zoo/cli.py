@@ -104,6 +104,25 @@ def command_analyze_gradients(args) -> int:
     return 0
 
 
+def command_analyze_attention(args) -> int:
+    import zoo
+    from zoo.analysis.attention import alignment, alignment_png
+    from zoo.loading import load_vectorizer
+
+    model = zoo.load(args.run, compile=False)
+    if not hasattr(model, "attention_weights"):
+        raise ValueError(f"{args.run} holds a {type(model).__name__}; the alignment picture needs a pair "
+                         "model with interaction='esim'")
+    import numpy as np
+
+    weights, premise, hypothesis = alignment(model, load_vectorizer(args.run), args.premise, args.hypothesis)
+    path = alignment_png(weights, premise, hypothesis, args.out, title=f"{args.run}: premise -> hypothesis")
+    for token, row in zip(premise, weights):
+        print(f"{token:>15} -> {hypothesis[int(np.argmax(row))]} ({row.max():.2f})")
+    print(f"wrote {path}")
+    return 0
+
+
 def command_analyze_activations(args) -> int:
     from pathlib import Path
 
@@ -251,8 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--seed", type=int, default=0, help="with --generate (default 0)")
     predict.set_defaults(handler=command_predict)
     analyze = subcommands.add_parser(
-        "analyze", help="look inside recurrent models: LSTM activations, gradients through time")
-    analyses = analyze.add_subparsers(dest="analysis", metavar="{activations,gradients}")
+        "analyze", help="look inside recurrent models: LSTM activations, gradients through time, attention")
+    analyses = analyze.add_subparsers(dest="analysis", metavar="{activations,gradients,attention}")
     gradients = analyses.add_parser(
         "gradients", help="the vanishing-gradient picture: || d h_T / d x_t || per cell kind")
     gradients.add_argument("--cells", default="elman,gated_elman,lstm,gru", help="comma-separated cell kinds")
@@ -272,6 +291,13 @@ def build_parser() -> argparse.ArgumentParser:
                              help="cell to colour (default: the one that best follows a text feature)")
     activations.add_argument("--out", default="activations.html", help="HTML file to write")
     activations.set_defaults(handler=command_analyze_activations)
+    attention = analyses.add_parser(
+        "attention", help="an ESIM pair model's soft alignment of two sentences, as a PNG heatmap")
+    attention.add_argument("run", help="a run folder of an ESIM pair model (e.g. runs/snli)")
+    attention.add_argument("--premise", required=True, help="the premise sentence")
+    attention.add_argument("--hypothesis", required=True, help="the hypothesis sentence")
+    attention.add_argument("--out", default="attention.png", help="PNG file to write")
+    attention.set_defaults(handler=command_analyze_attention)
     return parser
 
 

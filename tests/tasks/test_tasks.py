@@ -91,6 +91,11 @@ def test_char_lm_task_windows_bits_and_fractions():
                             TrainingConfig(batch_size=4, bucketing=False), settings, data=BOOKS)
     inputs, targets = next(iter(prepared.batches()["train"]))
     assert inputs.shape == (4, 7) and targets.shape == (4, 7)
+    # dev is read in windows of eval_sequence_length, or whole when shorter (111 characters here)
+    dev_inputs, _ = next(iter(prepared.batches()["dev"]))
+    assert dev_inputs.shape == (1, len(BOOKS.dev[0]) - 1)
+    short = CharLMSettings(sequence_length=7, eval_sequence_length=10)
+    assert next(iter(task.batches(BOOKS, prepared.vectorizer, prepared.training, short)["dev"]))[0].shape == (4, 10)
     assert task.derived_metrics({"loss": math.log(2) * 3, "accuracy": 0.5})["bits_per_character"] == pytest.approx(3)
     assert task.extra_metrics(BOOKS)["data_sizes"]["train"] == sum(map(len, BOOKS.train))
     # A fraction keeps the start of each book; the alphabet still comes from all of them.

@@ -70,8 +70,12 @@ class CharLMTask(Task):
     def make_dataset(self, examples, vectorizer, training, settings, shuffle, seed):
         from zoo.data.batching import language_model_dataset
 
-        # Only the training split is shuffled; dev and test are read in long windows.
-        length = settings.sequence_length if shuffle else settings.eval_sequence_length
+        # Only the training split is shuffled; dev and test are read in long windows (a split
+        # shorter than one is read as one window: its characters, newline-separated, less one).
+        length = settings.sequence_length
+        if not shuffle:
+            characters = sum(map(len, examples)) + max(0, len(examples) - 1)
+            length = max(1, min(settings.eval_sequence_length, characters - 1))
         return language_model_dataset(examples, vectorizer, sequence_length=length,
                                       batch_size=training.batch_size, shuffle=shuffle, seed=seed,
                                       drop_remainder=shuffle)

@@ -1,0 +1,61 @@
+"""`zoo analyze attention`: an ESIM run's alignment of two sentences as a PNG heatmap."""
+import numpy as np
+import pytest
+
+import zoo.data
+from zoo.cli import main
+from zoo.data import TaskData
+from zoo.tasks import train
+
+PAIRS = TaskData(
+    "tiny_pairs", "pair",
+    train=[("a man plays a guitar", "a man plays music", 0), ("a dog runs", "a cat sleeps", 2),
+           ("two kids swim", "kids are outside", 1)] * 4,
+    dev=[("a man runs", "a person moves", 0)], test=[("a dog swims", "a dog is wet", 0)],
+    label_names=("entailment", "neutral", "contradiction"))
+
+
+@pytest.fixture(scope="module")
+def esim_run(tmp_path_factory):
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setattr(zoo.data, "load", lambda name, **kwargs: PAIRS)
+    try:
+        _, run_dir = train("snli", runs=tmp_path_factory.mktemp("runs"), overrides=[
+            "epochs=1", "encoder.units=4", "embedding_mode=learned", "embedding_dim=8", "hidden_units=4",
+            "interaction=esim", "pretrained_words=0"])
+    finally:
+        monkeypatch.undo()
+    return run_dir
+
+
+def test_the_alignment_rows_are_distributions_over_the_real_hypothesis_words(esim_run):
+    import zoo as zoo_package
+    from zoo.analysis.attention import alignment
+    from zoo.loading import load_vectorizer
+
+    weights, premise, hypothesis = alignment(zoo_package.load(esim_run), load_vectorizer(esim_run),
+                                             "A man plays a guitar.", "A zebra plays")
+    # "." and "zebra" never occur in training: OOV, marked "?"
+    assert premise == ["a", "man", "plays", "a", "guitar", ".?"] and hypothesis == ["a", "zebra?", "plays"]
+    assert weights.shape == (6, 3)
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0, atol=1e-5)
+    with pytest.raises(ValueError, match="the hypothesis is empty"):
+        alignment(zoo_package.load(esim_run), load_vectorizer(esim_run), "a man", "  ")
+
+
+def test_the_command_writes_a_png_and_names_each_words_strongest_link(esim_run, tmp_path, capsys):
+    out = tmp_path / "attention.png"
+    assert main(["analyze", "attention", str(esim_run), "--premise", "a dog runs",
+                 "--hypothesis", "a cat sleeps", "--out", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 5000
+    printed = capsys.readouterr().out
+    assert printed.count(" -> ") == 3 and f"wrote {out}" in printed
+
+
+def test_a_model_without_alignment_is_refused_clearly(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(zoo.data, "load", lambda name, **kwargs: PAIRS)
+    _, run_dir = train("snli", runs=tmp_path, overrides=[
+        "epochs=1", "encoder.units=4", "embedding_mode=learned", "embedding_dim=8", "hidden_units=4",
+        "interaction=none", "pretrained_words=0"])
+    assert main(["analyze", "attention", str(run_dir), "--premise", "a", "--hypothesis", "b"]) == 2
+    assert "attention_weights needs interaction='esim'" in capsys.readouterr().err
