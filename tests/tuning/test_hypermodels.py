@@ -47,6 +47,7 @@ def test_each_factory_builds_from_the_space_with_recipe_defaults(task):
     assert "encoder.implementation" not in names
     assert ("encoder.bidirectional" in names) == (task != "char_lm")
     assert ("encoder.pooling" in names) == (task in ("sentiment", "snli"))
+    assert ("interaction" in names) == (task == "snli")  # ESIM is a point of the SNLI space
     assert ("embedding_mode" in names) == (task != "char_lm")
     # Defaults are the recipe's own values where the space has them.
     recipe = load_recipe(task)

@@ -17,6 +17,7 @@ The space:
 | encoder.layers | 1, 2 (+ encoder.dropout 0-0.5, step 0.05, between layers when 2) | all |
 | encoder.bidirectional | false, true | all but the language model |
 | encoder.pooling | final, mean, max | acceptor, pair encoder |
+| interaction | none (siamese), esim (cross-sentence attention) | pair encoder |
 | encoder.initializer | glorot_uniform, glorot_normal, he_uniform, lecun_normal (input kernels) | all |
 | dropout | 0-0.6, step 0.05 | all |
 | embedding_mode | learned, glove_frozen, glove_finetuned | word tasks (a GloVe matrix given) |
@@ -38,6 +39,7 @@ from __future__ import annotations
 import keras
 import keras_tuner as kt
 
+from zoo.models.config import INTERACTIONS
 from zoo.training import schedule_callbacks
 
 CELLS = ("elman", "gated_elman", "lstm", "gru")
@@ -105,6 +107,8 @@ class ZooHyperModel(kt.HyperModel):
             names.append("encoder.bidirectional")
         if self.factory_name in ("acceptor", "pair_encoder"):
             names.append("encoder.pooling")
+        if self.factory_name == "pair_encoder":
+            names.append("interaction")
         if self.prepared.embedding_matrix is not None:
             names.append("embedding_mode")
         if self.tune_epochs:
@@ -146,6 +150,8 @@ class ZooHyperModel(kt.HyperModel):
                 hp, "encoder.bidirectional", (False, True), encoder.bidirectional))
         if "encoder.pooling" in self.hyperparameter_names():
             settings["encoder.pooling"] = self._choice(hp, "encoder.pooling", POOLINGS, encoder.pooling)
+        if "interaction" in self.hyperparameter_names():
+            settings["interaction"] = self._choice(hp, "interaction", INTERACTIONS, base.interaction)
         settings["dropout"] = self._float(hp, "dropout", 0.0, 0.6, min(base.dropout, 0.6), step=0.05)
         if "embedding_mode" in self.hyperparameter_names():
             settings["embedding_mode"] = self._choice(hp, "embedding_mode", EMBEDDING_MODES, base.embedding_mode)
