@@ -180,3 +180,18 @@ def test_pos_recipe_with_char_features_trains_reevaluates_and_exports(tmp_path, 
 def test_pos_char_features_can_be_turned_off():
     model, _, _ = apply_settings(load_recipe("pos").model, TrainingConfig(), ["char_features.embedding_dim=0"])
     assert not model.char_features.enabled
+
+
+def test_an_unfinished_run_is_not_resumed_with_other_settings(tmp_path):
+    """The folder of an unfinished run (no metrics.json) resumes; with other settings it is refused
+    by name, before any backup is read, and nothing in it changes."""
+    run_dir = tmp_path / "sentiment"
+    train("sentiment", runs=tmp_path, overrides=TINY)
+    (run_dir / "metrics.json").unlink()  # as if killed before its end
+    before = (run_dir / "recipe.json").read_text()
+    with pytest.raises(ValueError, match=re.escape(f"{run_dir} holds an unfinished run with other settings "
+                                                   "(model.dropout: 0.5 -> 0.2)")):
+        train("sentiment", runs=tmp_path, overrides=[*TINY, "dropout=0.2"])
+    assert (run_dir / "recipe.json").read_text() == before and not (run_dir / "metrics.json").exists()
+    _, again = train("sentiment", runs=tmp_path, overrides=[*TINY[1:], "epochs=3"])  # a higher bound resumes
+    assert again == run_dir and json.loads((run_dir / "metrics.json").read_text())["epochs"] == 3

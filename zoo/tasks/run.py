@@ -77,6 +77,7 @@ def train(recipe, runs="runs", overrides=(), dataset: str | None = None, verbose
     if recipe.settings is not None:
         print("   settings: " + recipe.settings.to_json(indent=None))
     ran = {**recipe.to_dict(), "model": json.loads(prepared.model_config.to_json())}
+    refuse_other_settings(run_dir, ran)
     write_json(run_dir / RECIPE_FILE, {**ran, "overrides": list(overrides), "set_from_data": prepared.from_data})
     extra = task.extra_metrics(prepared.data)
     if prepared.coverage is not None:
@@ -101,6 +102,31 @@ def train(recipe, runs="runs", overrides=(), dataset: str | None = None, verbose
     print("== test: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics["test"].items() if isinstance(v, float)))
     print(f"== saved in {run_dir}")
     return metrics, run_dir
+
+
+# What a resumed run may change: only the epochs bound (raise it to train an unfinished run further).
+RESUMABLE_CHANGES = ("epochs",)
+
+
+def refuse_other_settings(run_dir: Path, ran: dict) -> None:
+    """An unfinished run folder resumes from its backup; refuses to do so with other settings
+    (the backup's weights and optimizer state belong to the settings it recorded)."""
+    recorded_path = Path(run_dir) / RECIPE_FILE
+    if not recorded_path.exists():
+        return
+    recorded = json.loads(recorded_path.read_text())
+    changed = []
+    for part in ("task", "dataset", "model", "training", "settings"):
+        old, new = recorded.get(part), ran.get(part)
+        if isinstance(old, dict) and isinstance(new, dict):
+            changed += [f"{part}.{key}: {old.get(key)!r} -> {new.get(key)!r}" for key in sorted(set(old) | set(new))
+                        if old.get(key) != new.get(key) and not (part == "training" and key in RESUMABLE_CHANGES)]
+        elif old != new:
+            changed.append(f"{part}: {old!r} -> {new!r}")
+    if changed:
+        raise ValueError(f"{run_dir} holds an unfinished run with other settings ({'; '.join(changed)}), and "
+                         f"would resume from its backup. Delete that folder to start over, or pass --runs "
+                         f"another folder; only the epochs bound may change when resuming")
 
 
 def oov_summary(oov: dict, added: int) -> str:
