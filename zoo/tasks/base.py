@@ -247,7 +247,7 @@ def bits_per_character(loss_in_nats: float) -> float:
 
 class WordTask(Task):
     """A task over raw sentences: one word vectorizer (lowercased, punctuation split off) from
-    the training split's texts (`training_texts`), GloVe counts from the same texts, and
+    the training split's texts (`texts(data.train)`), GloVe counts from the same texts, and
     `dataset_function` (a `zoo.data.batching` function) to batch the examples."""
 
     dataset_function = ""
@@ -257,15 +257,11 @@ class WordTask(Task):
         """The texts of a split's examples (both sentences of a pair)."""
         raise NotImplementedError
 
-    @classmethod
-    def training_texts(cls, data) -> list[str]:
-        return cls.texts(data.train)
-
     def build_vectorizer(self, data, model_config, training):
         from zoo.data.vectorize import ZooVectorizer, build_word_vectorizer
 
         vectorizer = ZooVectorizer(build_word_vectorizer(
-            self.training_texts(data), max_tokens=training.max_vocabulary or None, min_count=training.min_count))
+            self.texts(data.train), max_tokens=training.max_vocabulary or None, min_count=training.min_count))
         return vectorizer, dataclasses.replace(
             model_config, vocabulary_size=len(vectorizer.get_vocabulary()), num_classes=len(data.label_names))
 

@@ -7,7 +7,7 @@ import numpy as np
 
 import keras
 
-from zoo.conventions import OOV_ID, PADDING_ID, TOKEN_IDS
+from zoo.conventions import OOV_ID, TOKEN_IDS
 
 
 def _predicted_classes(model, inputs) -> np.ndarray:
@@ -43,9 +43,9 @@ def unseen_word_accuracy(model, batches, vocabulary_size: int, pretrained_rows: 
     for inputs, tags, *_ in batches:
         ids = np.asarray(inputs[TOKEN_IDS] if isinstance(inputs, dict) else inputs)
         correct = _predicted_classes(model, inputs) == np.asarray(tags)
-        groups = {"unseen_oov": ids == OOV_ID,
-                  "unseen_pretrained": (ids >= first_pretrained) & (ids != PADDING_ID) if pretrained_rows
-                  else np.zeros_like(ids, dtype=bool)}
+        # Pretrained ids sit past every training id (>= 3), so padding never counts; with no
+        # pretrained rows `first_pretrained` is the vocabulary size, which no id reaches.
+        groups = {"unseen_oov": ids == OOV_ID, "unseen_pretrained": ids >= first_pretrained}
         groups["unseen"] = groups["unseen_oov"] | groups["unseen_pretrained"]
         for name, where in groups.items():
             counts[name][0] += int(correct[where].sum())
