@@ -103,3 +103,29 @@ def test_learning_rate_schedules():
         TrainingConfig(learning_rate=0.1, schedule="plateau", plateau_patience=0)))
     rates = [round(float(r), 4) for r in history.history["learning_rate"]]
     assert rates == [0.1, 0.1, 0.05, 0.025]
+
+
+def test_monitor_chooses_what_early_stopping_and_the_plateau_watch():
+    import numpy as np
+
+    import keras
+
+    from zoo.training import TrainingConfig, early_stopping, schedule_callbacks
+
+    with pytest.raises(ValueError, match="monitor"):
+        TrainingConfig(monitor="accuracy")  # the training accuracy is not a dev quantity
+    training = TrainingConfig(monitor="val_accuracy", schedule="plateau", plateau_patience=0, patience=1)
+    stopping = early_stopping(training)
+    assert (stopping.monitor, stopping.mode) == ("val_accuracy", "max")  # higher is better
+    assert early_stopping(TrainingConfig()).mode == "min"  # the dev loss: lower is better
+
+    # Dev accuracy that never rises (a constant prediction) halves the rate after each epoch and
+    # stops the run after `patience` epochs, even though the dev loss keeps falling.
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(keras.optimizers.SGD(0.1), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    x, y = np.zeros((4, 2), "float32"), np.array([0, 0, 0, 1])
+    history = model.fit(x, y, validation_data=(x, y), epochs=6, verbose=0,
+                        callbacks=[stopping, *schedule_callbacks(training)])
+    assert history.history["val_loss"][1] < history.history["val_loss"][0]
+    assert len(history.epoch) == 2
+    assert [round(float(r), 4) for r in history.history["learning_rate"]] == [0.1, 0.1]

@@ -131,6 +131,15 @@ def token_weights(token_ids) -> np.ndarray:
 
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("constant", "plateau", "cosine")
+# The dev quantity that early stopping and the plateau schedule watch, and which way is better.
+MONITORS = {"val_loss": "min", "val_accuracy": "max"}
+
+
+def early_stopping(training: "TrainingConfig", restore_best_weights: bool = True):
+    """Keras' `EarlyStopping` on `training.monitor` (dev loss or dev accuracy)."""
+    return keras.callbacks.EarlyStopping(monitor=training.monitor, mode=MONITORS[training.monitor],
+                                         patience=training.patience,
+                                         restore_best_weights=restore_best_weights)
 
 
 class WarmupCosine(keras.callbacks.Callback):
@@ -160,12 +169,13 @@ class WarmupCosine(keras.callbacks.Callback):
 def schedule_callbacks(training: "TrainingConfig") -> list:
     """The learning-rate schedule of `training.schedule` as Keras callbacks (none for constant).
 
-    "plateau" halves the rate after `plateau_patience` epochs without a lower dev loss (Keras'
-    `ReduceLROnPlateau`); the halved rate lives in the optimizer's variables, so a run resumed
+    "plateau" halves the rate after `plateau_patience` epochs without a better `training.monitor`
+    (Keras' `ReduceLROnPlateau`); the halved rate lives in the optimizer's variables, so a run resumed
     from its backup keeps it. "cosine": `WarmupCosine` over `epochs`.
     """
     if training.schedule == "plateau":
-        return [keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, verbose=1,
+        return [keras.callbacks.ReduceLROnPlateau(monitor=training.monitor, mode=MONITORS[training.monitor],
+                                                  factor=0.5, verbose=1,
                                                   patience=training.plateau_patience,
                                                   min_lr=training.learning_rate / 64)]
     if training.schedule == "cosine":
@@ -179,11 +189,15 @@ class TrainingConfig(JSONConfig):
 
     Args:
         batch_size: examples per batch.
-        epochs: upper bound; early stopping on the dev loss usually ends training sooner.
+        epochs: upper bound; early stopping on the dev split usually ends training sooner.
         learning_rate: the optimizer's step size.
         optimizer: "adam" or "sgd" (Nesterov momentum 0.9).
         clipnorm: clip each gradient to this norm; 0 turns clipping off.
         patience: epochs without dev improvement before stopping (best weights are restored).
+        monitor: what "dev improvement" means for early stopping and the "plateau" schedule:
+            "val_loss" (lower) or "val_accuracy" (higher). Accuracy suits a model whose dev loss
+            rises from over-confidence while its dev accuracy still climbs (the siamese SNLI
+            encoder, README).
         bucketing: batch sentences of similar length together (less padding, faster epochs).
         max_vocabulary: keep at most this many most frequent tokens (0: all).
         min_count: drop tokens seen fewer times in the training split.
@@ -194,7 +208,7 @@ class TrainingConfig(JSONConfig):
         jit_compile: "auto", "on" or "off": XLA compilation of the whole step (see
             `choose_jit_compile`; "auto" keeps it off on a CPU, Keras' own choice elsewhere).
         schedule: the learning rate over training: "constant"; "plateau" (halved after
-            `plateau_patience` epochs without a lower dev loss, down to 1/64 of the start);
+            `plateau_patience` epochs without a better `monitor`, down to 1/64 of the start);
             "cosine" (linear warm-up over `warmup_epochs`, then cosine decay to 0 at `epochs`).
         plateau_patience: epochs without dev improvement before "plateau" halves the rate; keep
             it below `patience`, or early stopping ends the run before any halving.
@@ -207,6 +221,7 @@ class TrainingConfig(JSONConfig):
     optimizer: str = "adam"
     clipnorm: float = 0.0
     patience: int = 3
+    monitor: str = "val_loss"
     bucketing: bool = True
     max_vocabulary: int = 0
     min_count: int = 1
@@ -232,6 +247,8 @@ class TrainingConfig(JSONConfig):
             _fail(owner, "patience/max_vocabulary", (self.patience, self.max_vocabulary), ">= 0")
         if self.pretrained_words < 0:
             _fail(owner, "pretrained_words", self.pretrained_words, "0 (training words only) or more")
+        if self.monitor not in MONITORS:
+            _fail(owner, "monitor", self.monitor, f"one of {tuple(MONITORS)}")
         if self.jit_compile not in JIT_COMPILE_VALUES:
             _fail(owner, "jit_compile", self.jit_compile, f"one of {JIT_COMPILE_VALUES}")
         if self.schedule not in SCHEDULES:
@@ -261,10 +278,10 @@ def choose_run_dir(root: str | Path, task: str) -> Path:
 
 
 def callbacks(run_dir: Path, training: TrainingConfig) -> list:
-    """Early stopping on the dev loss, the learning-rate schedule, resumable epochs, TensorBoard
-    logs and a CSV history (with the learning rate of each epoch)."""
+    """Early stopping on the dev split (`training.monitor`), the learning-rate schedule, resumable
+    epochs, TensorBoard logs and a CSV history (with the learning rate of each epoch)."""
     return [
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=training.patience, restore_best_weights=True),
+        early_stopping(training),
         *schedule_callbacks(training),
         # Saves the state at each epoch end; a killed run restarts from the last finished epoch.
         keras.callbacks.BackupAndRestore(str(run_dir / "backup")),

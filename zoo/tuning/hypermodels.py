@@ -40,7 +40,7 @@ import keras
 import keras_tuner as kt
 
 from zoo.models.config import INTERACTIONS
-from zoo.training import schedule_callbacks
+from zoo.training import early_stopping, schedule_callbacks
 
 CELLS = ("elman", "gated_elman", "lstm", "gru")
 INITIALIZERS = ("glorot_uniform", "glorot_normal", "he_uniform", "lecun_normal")
@@ -208,9 +208,9 @@ class ZooHyperModel(kt.HyperModel):
         _, training = self.configs(hp)
         batches = self.prepared.batches(training, splits=("train", "dev"))
         callbacks = list(kwargs.pop("callbacks", []))
-        # The recipes stop on the dev loss too (their EarlyStopping restores the best weights; the
-        # tuner scores a trial by its best epoch, which comes to the same).
-        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=training.patience))
+        # The recipes stop on the same dev quantity (their EarlyStopping restores the best weights;
+        # the tuner scores a trial by its best epoch, which comes to the same).
+        callbacks.append(early_stopping(training, restore_best_weights=False))
         callbacks.extend(schedule_callbacks(training))  # the recipe's learning-rate schedule
         epochs = kwargs.pop("epochs", None) or training.epochs
         kwargs.setdefault("verbose", self.verbose)
