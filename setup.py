@@ -19,6 +19,7 @@ setup(
         "pyarrow>=14",
         "matplotlib>=3.7",
         "tensorboard>=2.16",
+        "sacrebleu>=2.4",
     ],
     extras_require={"test": ["pytest>=8"]},
     entry_points={"console_scripts": ["zoo=zoo.cli:main"]},

@@ -7,6 +7,8 @@ Each function takes one split of a `TaskData` (a list of examples) and a vectori
   - `classification_dataset`: `(ids, label)`
   - `tagging_dataset`: `(ids, tag_ids, sample_weight)`, weight 1.0 on real tokens, 0.0 on padding
   - `pair_dataset`: `({"premise": ids, "hypothesis": ids}, label)`
+  - `sequence_to_sequence_dataset`: `({"source": ids, "target": [start] + ids}, ids + [end],
+    sample_weight)`, the decoder's inputs and outputs from one target (teacher forcing)
   - `language_model_dataset`: `(input_ids, target_ids)`, fixed-length windows of one long id stream,
     target = input shifted by one
 
@@ -28,7 +30,7 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
-from zoo.conventions import CHAR_IDS, TOKEN_IDS  # noqa: F401  (input names; re-exported)
+from zoo.conventions import CHAR_IDS, END_ID, START_ID, TOKEN_IDS  # noqa: F401  (input names; re-exported)
 from zoo.data.vectorize import OOV_ID, PADDING_ID, TokenVectorizer, at_least_one_char, vectorize
 
 
@@ -222,6 +224,43 @@ def pair_dataset(examples: Sequence, vectorizer, *, batch_size: int = 32, shuffl
         lengths=[premise_ids.row_lengths().numpy(), hypothesis_ids.row_lengths().numpy()],
         batch_size=batch_size, shuffle=shuffle, seed=seed, padding=padding,
         max_length=max_length, bucket_boundaries=bucket_boundaries,
+        bucket_growth=bucket_growth, drop_remainder=drop_remainder, prefetch=prefetch)
+
+
+def sequence_to_sequence_dataset(examples: Sequence, vectorizer, *, batch_size: int = 32,
+                                 shuffle: bool = False, seed: int = 0, padding: str = "bucket",
+                                 max_length: int | None = None, bucket_boundaries=None,
+                                 bucket_growth: float = 0.1, drop_remainder: bool = False,
+                                 prefetch: bool = True) -> tf.data.Dataset:
+    """`(source, target)` texts -> `({"source": ids, "target": decoder_ids}, next_ids, sample_weight)`.
+
+    `decoder_ids` is the start token (id 2) then the target's ids; `next_ids` the target's ids then
+    the end token (id 3): position t of the decoder reads token t and predicts token t + 1.
+    `sample_weight` is 1.0 on the target's real positions (the end token included) and 0.0 on
+    padding. Bucketed on the source and target lengths at once. `max_length` truncates source
+    and target ids (before the start and end tokens are added). Arguments as in
+    `classification_dataset`; the vectorizer's vocabulary must hold the start and end tokens at
+    ids 2 and 3 (`zoo.models.encoder_decoder.special_vocabulary`).
+    """
+    from zoo.conventions import END_TOKEN, START_TOKEN
+
+    vocabulary = vectorizer.get_vocabulary()
+    if vocabulary[START_ID : END_ID + 1] != [START_TOKEN, END_TOKEN]:
+        raise ValueError(f"sequence_to_sequence_dataset needs a vocabulary with {START_TOKEN!r} and "
+                         f"{END_TOKEN!r} at ids {START_ID} and {END_ID}, got {vocabulary[START_ID:END_ID + 1]}")
+    source_ids = _ids_for(vectorizer, [example[0] for example in examples], max_length)
+    target_ids = _ids_for(vectorizer, [example[1] for example in examples], max_length)
+    rows = target_ids.nrows()
+    start = tf.fill([rows, 1], tf.constant(START_ID, tf.int32))
+    end = tf.fill([rows, 1], tf.constant(END_ID, tf.int32))
+    decoder_ids = tf.concat([start, target_ids], axis=1)
+    next_ids = tf.concat([target_ids, end], axis=1)
+    weights = tf.ragged.map_flat_values(lambda ids: tf.ones_like(ids, tf.float32), next_ids)
+    return _batched(
+        ({"source": source_ids, "target": decoder_ids}, next_ids, weights),
+        lengths=[source_ids.row_lengths().numpy(), decoder_ids.row_lengths().numpy()],
+        batch_size=batch_size, shuffle=shuffle, seed=seed, padding=padding,
+        max_length=None if max_length is None else max_length + 1, bucket_boundaries=bucket_boundaries,
         bucket_growth=bucket_growth, drop_remainder=drop_remainder, prefetch=prefetch)
 
 

@@ -10,6 +10,7 @@ docstring for its split rule):
 | `uci_sentiment` | classification, ("negative", "positive") | `zoo.data.sentiment` | `domains`, `data_dir` |
 | `brown_pos` | tagging, universal (12) or raw (472) tags | `zoo.data.brown` | `tagset`, `data_dir` |
 | `snli` | pair, ("entailment", "neutral", "contradiction") | `zoo.data.snli` | `data_dir` |
+| `snli_entailment` | sequence_to_sequence, (premise, entailed hypothesis) | `zoo.data.snli` | `data_dir` |
 | `kjv` | language_model, one text per book | `zoo.data.kjv` | `data_dir` |
 
 GloVe vectors are not a task: `zoo.data.glove.load_glove_6b_50d()`.
@@ -22,13 +23,14 @@ from typing import Callable
 from zoo.data.brown import load_brown_pos
 from zoo.data.kjv import load_kjv
 from zoo.data.sentiment import load_uci_sentiment
-from zoo.data.snli import load_snli
+from zoo.data.snli import load_snli, load_snli_entailment
 from zoo.data.task_data import TaskData
 
 REGISTRY: dict[str, Callable[..., TaskData]] = {
     "uci_sentiment": load_uci_sentiment,
     "brown_pos": load_brown_pos,
     "snli": load_snli,
+    "snli_entailment": load_snli_entailment,
     "kjv": load_kjv,
 }
 

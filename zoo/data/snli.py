@@ -141,3 +141,28 @@ def load_snli(*, data_dir=None) -> TaskData:
     }
     return TaskData(name="snli", task="pair", train=train, dev=dev, test=test,
                     label_names=LABEL_NAMES, info=info)
+
+
+def load_snli_entailment(*, data_dir=None) -> TaskData:
+    """SNLI's entailment pairs as sequence-to-sequence data: the premise as source, an entailed
+    hypothesis (a shorter sentence that follows from it) as target: paraphrase / compression.
+
+    The splits are `load_snli`'s, entailment pairs only: train and dev from the 100k training
+    subset (dev = whole premise groups, so no dev premise is seen in training), test from the
+    official test file. A premise with several entailed hypotheses gives one example per
+    hypothesis.
+
+    Examples:
+        >>> data = zoo.data.load("snli_entailment")
+        >>> data.task, data.sizes()["test"]
+        ('sequence_to_sequence', 3368)
+    """
+    snli = load_snli(data_dir=data_dir)
+    entailment = LABEL_NAMES.index("entailment")
+
+    def pairs(examples):
+        return [(premise, hypothesis) for premise, hypothesis, label in examples if label == entailment]
+
+    info = {**snli.info, "derived": "load_snli's splits, entailment pairs only: (premise, hypothesis)"}
+    return TaskData(name="snli_entailment", task="sequence_to_sequence", train=pairs(snli.train),
+                    dev=pairs(snli.dev), test=pairs(snli.test), info=info)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-TASKS = ("classification", "tagging", "pair", "language_model")
+TASKS = ("classification", "tagging", "pair", "language_model", "sequence_to_sequence")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -16,12 +16,14 @@ class TaskData:
       - "tagging": `(tokens: tuple[str, ...], tags: tuple[int, ...])`
       - "pair": `(premise: str, hypothesis: str, label: int)`
       - "language_model": each example is one document (`str`, e.g. one book).
+      - "sequence_to_sequence": `(source: str, target: str)` (e.g. a sentence and its translation).
 
     Args:
         name: dataset name, e.g. "uci_sentiment" or "glue/sst2".
         task: one of `TASKS`.
         train, dev, test: lists of examples in the format above.
-        label_names: class (or tag) names; `label` ints index into it. Empty for language models.
+        label_names: class (or tag) names; `label` ints index into it. Empty for language models
+            and sequence-to-sequence data.
         info: free-form facts about the load (sizes, skipped rows, split rule), saved with runs.
     """
 

@@ -175,8 +175,8 @@ def _check_texts(texts) -> list[str]:
 
 
 def build_word_vectorizer(texts: Iterable[str], max_tokens: int | None = None, min_count: int = 1,
-                          lowercase: bool = True, name: str | None = None
-                          ) -> keras.layers.TextVectorization:
+                          lowercase: bool = True, name: str | None = None,
+                          leading_tokens: Sequence[str] = ()) -> keras.layers.TextVectorization:
     """A word-level `TextVectorization` whose vocabulary comes from `texts` (the training split).
 
     Tokenization: Unicode lowercase (if `lowercase`), punctuation split off as tokens of its own
@@ -192,14 +192,20 @@ def build_word_vectorizer(texts: Iterable[str], max_tokens: int | None = None, m
         min_count: types seen fewer times in `texts` become OOV.
         lowercase: lowercase before splitting.
         name: layer name.
+        leading_tokens: tokens given the ids right after OOV (2, 3, ...), before the counted
+            words, e.g. an encoder-decoder's start and end tokens (`zoo.conventions`); they count
+            towards `max_tokens`.
 
     Returns:
-        `keras.layers.TextVectorization`; `get_vocabulary()` is `["", "[UNK]", most frequent...]`.
+        `keras.layers.TextVectorization`; `get_vocabulary()` is `["", "[UNK]", *leading_tokens,
+        most frequent...]`.
     """
     texts = _check_texts(texts)
     standardize = _word_standardize(lowercase)
     vocabulary = vocabulary_from_counts(count_tokens(texts, standardize, "whitespace"),
-                                        max_tokens, min_count)
+                                        None if max_tokens is None else max_tokens - len(leading_tokens),
+                                        min_count)
+    vocabulary = list(leading_tokens) + [token for token in vocabulary if token not in leading_tokens]
     return keras.layers.TextVectorization(
         standardize=standardize, split="whitespace", output_mode="int", ragged=True,
         vocabulary=vocabulary or None, name=name)

@@ -1,4 +1,5 @@
-"""Soft alignment between two sentences and ESIM's enhancement of the aligned pairs (Chen et al. 2017)."""
+"""Attention: soft alignment between two sentences and ESIM's enhancement of the aligned pairs (Chen
+et al. 2017), and a decoder's attention over its source (Luong et al. 2015; Bahdanau et al. 2015)."""
 from __future__ import annotations
 
 import keras
@@ -114,4 +115,80 @@ class AlignmentEnhancement(keras.layers.Layer):
         return tuple(sequence_shape[:-1]) + (4 * sequence_shape[-1],)
 
 
-__all__ = ["AlignmentEnhancement", "SoftAlignment", "masked_softmax"]
+@keras.saving.register_keras_serializable(package="zoo")
+class DecoderAttention(keras.layers.Layer):
+    """Each decoder state attends over the encoder's per-token outputs (the source's real tokens).
+
+    For queries `s` (batch, len_t, query_dim), keys `h` (batch, len_s, key_dim) and the source mask:
+
+        dot:      score_tj = s_t . h_j                          (Luong et al. 2015; equal widths)
+        general:  score_tj = s_t W h_j                          (Luong et al. 2015)
+        additive: score_tj = v . tanh(W s_t + U h_j)            (Bahdanau et al. 2015)
+        alpha_tj = softmax_j(score_tj)   over the real source tokens j
+        c_t      = sum_j alpha_tj h_j
+
+    A padded source position receives exactly zero weight (`masked_softmax`), so padding the
+    source changes nothing; each query is scored on its own, so padding the target changes no real
+    row either. Calling it returns `(context, weights)`: (batch, len_t, key_dim) and
+    (batch, len_t, len_s).
+
+    Args:
+        score: "dot", "general" or "additive".
+        units: "additive" only: the width of `v` (and of `W s`, `U h`).
+        seed: seed of the kernels' initialiser.
+    """
+
+    SCORES = ("dot", "general", "additive")
+
+    def __init__(self, score: str = "general", units: int = 0, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        if score not in self.SCORES:
+            raise ValueError(f"DecoderAttention.score must be one of {self.SCORES}, got {score!r}")
+        if score == "additive" and (isinstance(units, bool) or not isinstance(units, int) or units <= 0):
+            raise ValueError(f"DecoderAttention.units must be a positive integer with score='additive', got {units!r}")
+        self.score, self.units, self.seed = score, int(units), seed
+        self.supports_masking = True  # the source mask is passed explicitly; none is propagated
+
+    def build(self, queries_shape, keys_shape=None, key_mask_shape=None):
+        query_dim, key_dim = int(queries_shape[-1]), int(keys_shape[-1])
+        initializer = keras.initializers.GlorotUniform(seed=self.seed)
+        if self.score == "dot" and query_dim != key_dim:
+            raise ValueError(f"DecoderAttention(score='dot') needs queries as wide as keys, got {query_dim} "
+                             f"and {key_dim}; use score='general'")
+        if self.score == "general":
+            self.kernel = self.add_weight(name="kernel", shape=(query_dim, key_dim), initializer=initializer)
+        if self.score == "additive":
+            self.query_kernel = self.add_weight(name="query_kernel", shape=(query_dim, self.units),
+                                                initializer=initializer)
+            self.key_kernel = self.add_weight(name="key_kernel", shape=(key_dim, self.units), initializer=initializer)
+            self.scale = self.add_weight(name="scale", shape=(self.units,), initializer=initializer)
+        self.built = True
+
+    def scores(self, queries, keys):
+        """(batch, len_t, len_s) scores, before the softmax."""
+        if self.score == "additive":
+            hidden = ops.tanh(ops.expand_dims(ops.matmul(queries, self.query_kernel), 2)
+                              + ops.expand_dims(ops.matmul(keys, self.key_kernel), 1))
+            return ops.sum(hidden * self.scale, axis=-1)
+        if self.score == "general":
+            queries = ops.matmul(queries, self.kernel)
+        return ops.matmul(queries, ops.transpose(keys, (0, 2, 1)))
+
+    def call(self, queries, keys, key_mask=None):
+        scores = self.scores(queries, keys)
+        if key_mask is None:
+            key_mask = ops.ones(ops.shape(keys)[:2], dtype="bool")
+        weights = masked_softmax(scores, ops.expand_dims(ops.cast(key_mask, "bool"), 1))
+        return ops.matmul(weights, keys), weights
+
+    def compute_mask(self, queries, keys=None, key_mask=None, mask=None):
+        return None
+
+    def compute_output_shape(self, queries_shape, keys_shape=None, key_mask_shape=None):
+        return (tuple(queries_shape[:-1]) + (keys_shape[-1],), tuple(queries_shape[:-1]) + (keys_shape[1],))
+
+    def get_config(self):
+        return {**super().get_config(), "score": self.score, "units": self.units, "seed": self.seed}
+
+
+__all__ = ["AlignmentEnhancement", "DecoderAttention", "SoftAlignment", "masked_softmax"]

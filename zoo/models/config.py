@@ -280,10 +280,64 @@ class LanguageModelConfig(ModelConfig):
                   "False (a bidirectional encoder would see the token it must predict)")
 
 
+DECODER_CELLS = ("lstm", "gru")
+ATTENTION_SCORES = ("none", "dot", "general", "additive")
+
+
+@dataclasses.dataclass(frozen=True)
+class EncoderDecoderConfig(ModelConfig):
+    """Source ids -> target ids: an encoder, an attentive recurrent decoder (`zoo.models.encoder_decoder`).
+
+    Source and target share the vocabulary and the embedding (`vocabulary_size`, `embedding_dim`,
+    `embedding_mode`); `num_classes` is ignored (the decoder predicts the vocabulary).
+
+    Args:
+        decoder_cell: "lstm" or "gru", the decoder's cell (its path follows `encoder.implementation`
+            and `encoder.use_cudnn`).
+        decoder_units: the decoder's width; 0 (the default) means `encoder.output_dim`.
+        attention: how each decoder state scores the encoder's per-token outputs: "dot" (Luong et
+            al. 2015, `s . h`; needs `decoder_units == encoder.output_dim`), "general" (Luong,
+            `s W h`), "additive" (Bahdanau et al. 2015, `v . tanh(W s + U h)`), or "none" (the
+            decoder reads the encoder's final state only, Sutskever et al. 2014).
+        attention_units: "additive" only: the width of `v`; 0 means the decoder's width.
+    """
+
+    decoder_cell: str = "lstm"
+    decoder_units: int = 0
+    attention: str = "general"
+    attention_units: int = 0
+
+    def __post_init__(self):
+        super().__post_init__()
+        owner = "EncoderDecoderConfig"
+        if self.decoder_cell not in DECODER_CELLS:
+            _fail(owner, "decoder_cell", self.decoder_cell, f"one of {DECODER_CELLS}")
+        if self.decoder_units < 0:
+            _fail(owner, "decoder_units", self.decoder_units, "a positive integer, or 0 for the encoder's output width")
+        if self.attention not in ATTENTION_SCORES:
+            _fail(owner, "attention", self.attention, f"one of {ATTENTION_SCORES}")
+        if self.attention_units < 0:
+            _fail(owner, "attention_units", self.attention_units, "a positive integer, or 0 for the decoder's width")
+        if self.attention == "dot" and self.decoder_width != self.encoder.output_dim:
+            _fail(owner, "decoder_units", self.decoder_units,
+                  f"{self.encoder.output_dim} (the encoder's output width) or 0 with attention='dot', "
+                  f"which scores s . h; use attention='general' for other widths")
+        if self.vocabulary_size < 5:
+            _fail(owner, "vocabulary_size", self.vocabulary_size,
+                  "at least 5 (padding, OOV, start, end and one token)")
+        if self.pretrained_rows > self.vocabulary_size - 5:
+            _fail(owner, "pretrained_rows", self.pretrained_rows,
+                  "at most vocabulary_size - 5 (the special tokens and one training token come first)")
+
+    @property
+    def decoder_width(self) -> int:
+        return self.decoder_units or self.encoder.output_dim
+
+
 CONFIG_CLASSES = {
     cls.__name__: cls
     for cls in (EncoderConfig, CharFeaturesConfig, AcceptorConfig, TransducerConfig,
-                PairEncoderConfig, LanguageModelConfig)
+                PairEncoderConfig, LanguageModelConfig, EncoderDecoderConfig)
 }
 
 

@@ -13,6 +13,7 @@ Example:
 """
 from zoo.tasks.base import Prepared, Task
 from zoo.tasks.char_lm import CharLMSettings, CharLMTask
+from zoo.tasks.compress import CompressTask, DecodingSettings
 from zoo.tasks.pos import POSTask
 from zoo.tasks.recipe import (Recipe, RecipeError, apply_settings, find_recipe, load_recipe, read_recipe,
                               recipe_folders, shipped_recipes_dir)
@@ -22,7 +23,7 @@ from zoo.tasks.sentiment import SentimentTask
 from zoo.tasks.snli import SNLITask
 
 __all__ = [
-    "TASKS", "CharLMSettings", "CharLMTask", "POSTask", "Prepared", "Recipe", "RecipeError", "SNLITask",
+    "TASKS", "CharLMSettings", "CharLMTask", "CompressTask", "DecodingSettings", "POSTask", "Prepared", "Recipe", "RecipeError", "SNLITask",
     "SentimentTask", "Task", "apply_settings", "evaluate_run", "find_recipe", "get", "load_recipe",
     "read_recipe", "recipe_folders", "save_config", "save_vectorizer", "shipped_recipes_dir",
     "show_training_path", "train",

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from zoo.tasks.char_lm import CharLMTask
+from zoo.tasks.compress import CompressTask
 from zoo.tasks.pos import POSTask
 from zoo.tasks.sentiment import SentimentTask
 from zoo.tasks.snli import SNLITask
 
-TASKS = {task.name: task for task in (SentimentTask(), POSTask(), SNLITask(), CharLMTask())}
+TASKS = {task.name: task for task in (SentimentTask(), POSTask(), SNLITask(), CharLMTask(), CompressTask())}
 
 
 def get(name: str):
