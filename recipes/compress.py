@@ -17,12 +17,12 @@ MODEL = EncoderDecoderConfig(
     embedding_dim=50,                  # GloVe 6B 50d, the vectors this machine can fetch
     embedding_mode="glove_finetuned",  # 32k pairs are few to learn words from; GloVe carries them
     encoder=EncoderConfig(
-        cell="lstm",
+        cell="lstm",                   # gates carry a word from the source to where the target needs it
         units=128,                     # per direction: 256 wide encodings, the decoder's width
         bidirectional=True,            # each source word's encoding sees its whole sentence
         pooling="final",               # both directions' last states start the decoder (through tanh)
     ),
-    decoder_cell="lstm",
+    decoder_cell="lstm",               # the encoder's cell kind
     decoder_units=0,                   # the encoder's output width (256)
     attention="general",               # Luong's s W h: the target mostly copies source words, which
                                        # attention finds (the tests: attention learns reversal, none does not)

@@ -61,9 +61,14 @@ def test_every_shipped_recipe_reads_and_names_its_task(name):
     assert find_recipe(name).resolve() == (SHIPPED / f"{name}.py").resolve()
 
 
+# The tasks whose recipe was searched by keras-tuner and ships the search's record (the encoder-
+# decoder's compress recipe has not been searched yet).
+SEARCHED = ("sentiment", "pos", "snli", "char_lm")
+
+
 def test_the_shipped_folder_holds_recipes_and_their_records_only():
     files = sorted(path.name for path in SHIPPED.iterdir() if path.is_file())
-    assert files == sorted([f"{name}.py" for name in TASKS] + [f"{name}.tuned.json" for name in TASKS])
+    assert files == sorted([f"{name}.py" for name in TASKS] + [f"{name}.tuned.json" for name in SEARCHED])
 
 
 @pytest.mark.parametrize("name", sorted(TASKS))

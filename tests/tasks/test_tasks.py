@@ -27,14 +27,15 @@ TINY_ENCODER = EncoderConfig(cell="gru", units=3)
 
 
 def test_one_task_list():
-    assert list(TASKS) == ["sentiment", "pos", "snli", "char_lm"]
-    assert {task.factory for task in TASKS.values()} == {"acceptor", "transducer", "pair_encoder", "language_model"}
+    assert list(TASKS) == ["sentiment", "pos", "snli", "char_lm", "compress"]
+    assert {task.factory for task in TASKS.values()} == {"acceptor", "transducer", "pair_encoder", "language_model",
+                                                          "encoder_decoder"}
     import zoo.cli
     import zoo.tuning
 
     assert not hasattr(zoo.cli, "RECIPES")
     assert importlib.util.find_spec("zoo.tuning.tasks") is None
-    with pytest.raises(ValueError, match="unknown task 'ner'; known: sentiment, pos, snli, char_lm"):
+    with pytest.raises(ValueError, match="unknown task 'ner'; known: sentiment, pos, snli, char_lm, compress"):
         get("ner")
 
 

@@ -18,6 +18,7 @@ The space:
 | encoder.bidirectional | false, true | all but the language model |
 | encoder.pooling | final, mean, max | acceptor, pair encoder |
 | interaction | none (siamese), esim (cross-sentence attention) | pair encoder |
+| attention | general, additive, none (dot needs equal widths) | encoder-decoder |
 | encoder.initializer | glorot_uniform, glorot_normal, he_uniform, lecun_normal (input kernels) | all |
 | dropout | 0-0.6, step 0.05 | all |
 | embedding_mode | learned, glove_frozen, glove_finetuned | word tasks (a GloVe matrix given) |
@@ -109,6 +110,8 @@ class ZooHyperModel(kt.HyperModel):
             names.append("encoder.pooling")
         if self.factory_name == "pair_encoder":
             names.append("interaction")
+        if self.factory_name == "encoder_decoder":
+            names.append("attention")
         if self.prepared.embedding_matrix is not None:
             names.append("embedding_mode")
         if self.tune_epochs:
@@ -152,6 +155,9 @@ class ZooHyperModel(kt.HyperModel):
             settings["encoder.pooling"] = self._choice(hp, "encoder.pooling", POOLINGS, encoder.pooling)
         if "interaction" in self.hyperparameter_names():
             settings["interaction"] = self._choice(hp, "interaction", INTERACTIONS, base.interaction)
+        if "attention" in self.hyperparameter_names():
+            # "dot" only where the decoder is as wide as the encoder's outputs (its default).
+            settings["attention"] = self._choice(hp, "attention", ("general", "additive", "none"), base.attention)
         settings["dropout"] = self._float(hp, "dropout", 0.0, 0.6, min(base.dropout, 0.6), step=0.05)
         if "embedding_mode" in self.hyperparameter_names():
             settings["embedding_mode"] = self._choice(hp, "embedding_mode", EMBEDDING_MODES, base.embedding_mode)
@@ -234,8 +240,13 @@ class LanguageModelHyperModel(ZooHyperModel):
     factory_name = "language_model"
 
 
+class EncoderDecoderHyperModel(ZooHyperModel):
+    factory_name = "encoder_decoder"
+
+
 HYPERMODELS = {cls.factory_name: cls for cls in
-               (AcceptorHyperModel, TransducerHyperModel, PairEncoderHyperModel, LanguageModelHyperModel)}
+               (AcceptorHyperModel, TransducerHyperModel, PairEncoderHyperModel, LanguageModelHyperModel,
+                EncoderDecoderHyperModel)}
 
 
 def hypermodel_for(prepared, **kwargs) -> ZooHyperModel:
