@@ -14,7 +14,6 @@ RESERVED_IDS = (PADDING_ID, OOV_ID)  # never sampled, never a prediction of a la
 # them: the word tokenizer splits brackets off as tokens of their own.
 START_ID, END_ID = 2, 3
 START_TOKEN, END_TOKEN = "[START]", "[END]"
-SPECIAL_TOKENS = (PADDING_TOKEN, OOV_TOKEN, START_TOKEN, END_TOKEN)
 
 # Input names: a single-sentence model takes "token_ids"; a transducer with character features
 # takes {"token_ids", "char_ids"}; a pair model {"premise", "hypothesis"}; an encoder-decoder

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from tests.helpers import TOLERANCE, assert_every_weight_learns, assert_save_load_round_trip, predict
+from tests.helpers import TOLERANCE, assert_every_weight_learns, assert_save_load_round_trip, lengths, predict
 from zoo import models
 from zoo.conventions import END_ID, START_ID
 from zoo.models.config import with_overrides
@@ -29,10 +29,6 @@ def randomized(model, seed=1, scale=0.6):
     rng = np.random.default_rng(seed)
     model.set_weights([rng.normal(scale=scale, size=w.shape).astype("float32") for w in model.get_weights()])
     return model
-
-
-def lengths(ids):
-    return (ids != 0).sum(axis=1)
 
 
 def test_the_config_checks_its_fields_and_round_trips():

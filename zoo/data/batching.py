@@ -30,7 +30,7 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
-from zoo.conventions import CHAR_IDS, END_ID, START_ID, TOKEN_IDS  # noqa: F401  (input names; re-exported)
+from zoo.conventions import CHAR_IDS, END_ID, END_TOKEN, START_ID, START_TOKEN, TOKEN_IDS  # noqa: F401  (input names; re-exported)
 from zoo.data.vectorize import OOV_ID, PADDING_ID, TokenVectorizer, at_least_one_char, vectorize
 
 
@@ -240,10 +240,8 @@ def sequence_to_sequence_dataset(examples: Sequence, vectorizer, *, batch_size: 
     padding. Bucketed on the source and target lengths at once. `max_length` truncates source
     and target ids (before the start and end tokens are added). Arguments as in
     `classification_dataset`; the vectorizer's vocabulary must hold the start and end tokens at
-    ids 2 and 3 (`zoo.models.encoder_decoder.special_vocabulary`).
+    ids 2 and 3 (`build_word_vectorizer(..., leading_tokens=(START_TOKEN, END_TOKEN))`).
     """
-    from zoo.conventions import END_TOKEN, START_TOKEN
-
     vocabulary = vectorizer.get_vocabulary()
     if vocabulary[START_ID : END_ID + 1] != [START_TOKEN, END_TOKEN]:
         raise ValueError(f"sequence_to_sequence_dataset needs a vocabulary with {START_TOKEN!r} and "

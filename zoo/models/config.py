@@ -117,6 +117,10 @@ class ModelConfig(JSONConfig):
             pretrained values, frozen even when the embedding is fine-tuned. Set by the data.
     """
 
+    # The ids a vocabulary of this kind holds before its first word (an encoder-decoder's adds
+    # the start and end tokens, `zoo.conventions`).
+    reserved_tokens: typing.ClassVar[tuple[str, ...]] = ("padding", "OOV")
+
     vocabulary_size: int = 1000
     embedding_dim: int = 64
     embedding_mode: str = "learned"
@@ -131,9 +135,10 @@ class ModelConfig(JSONConfig):
         _check_types(self)
         if not isinstance(self.encoder, EncoderConfig):
             _fail(owner, "encoder", self.encoder, "an EncoderConfig")
-        if self.vocabulary_size < 3:
-            _fail(owner, "vocabulary_size", self.vocabulary_size,
-                  "at least 3 (padding, OOV and one token)")
+        reserved = len(self.reserved_tokens)
+        named = ", ".join(self.reserved_tokens)
+        if self.vocabulary_size < reserved + 1:
+            _fail(owner, "vocabulary_size", self.vocabulary_size, f"at least {reserved + 1} ({named} and one token)")
         if self.embedding_dim <= 0:
             _fail(owner, "embedding_dim", self.embedding_dim, "a positive integer")
         if self.embedding_mode not in EMBEDDING_MODES:
@@ -141,9 +146,9 @@ class ModelConfig(JSONConfig):
         _check_rate(owner, "dropout", self.dropout)
         if self.num_classes < 2:
             _fail(owner, "num_classes", self.num_classes, "at least 2")
-        if not 0 <= self.pretrained_rows <= self.vocabulary_size - 3:
+        if not 0 <= self.pretrained_rows <= self.vocabulary_size - reserved - 1:
             _fail(owner, "pretrained_rows", self.pretrained_rows,
-                  "0 or more, leaving padding, OOV and one training token (vocabulary_size - 3)")
+                  f"0 or more, leaving {named} and one training token (vocabulary_size - {reserved + 1})")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -302,6 +307,8 @@ class EncoderDecoderConfig(ModelConfig):
         attention_units: "additive" only: the width of `v`; 0 means the decoder's width.
     """
 
+    reserved_tokens: typing.ClassVar[tuple[str, ...]] = ("padding", "OOV", "start", "end")
+
     decoder_cell: str = "lstm"
     decoder_units: int = 0
     attention: str = "general"
@@ -322,12 +329,6 @@ class EncoderDecoderConfig(ModelConfig):
             _fail(owner, "decoder_units", self.decoder_units,
                   f"{self.encoder.output_dim} (the encoder's output width) or 0 with attention='dot', "
                   f"which scores s . h; use attention='general' for other widths")
-        if self.vocabulary_size < 5:
-            _fail(owner, "vocabulary_size", self.vocabulary_size,
-                  "at least 5 (padding, OOV, start, end and one token)")
-        if self.pretrained_rows > self.vocabulary_size - 5:
-            _fail(owner, "pretrained_rows", self.pretrained_rows,
-                  "at most vocabulary_size - 5 (the special tokens and one training token come first)")
 
     @property
     def decoder_width(self) -> int:

@@ -1,20 +1,17 @@
 """Encoder-decoder with attention: source ids -> target ids ("translate", "paraphrase/compress"),
 and its decoding by greedy and beam search.
 
-The decoding loops are written in `keras.ops` (`ops.while_loop` over a fixed maximum length), so
-the same code runs eagerly on any backend and inside a TensorFlow graph: the exported SavedModel's
-`generate` signature traces exactly these functions (`zoo.export`).
+The decoding loops are written in `keras.ops` (`ops.while_loop` up to a maximum length), so the
+same code runs eagerly on any backend and inside a TensorFlow graph (`decode` compiles it there).
 """
 from __future__ import annotations
-
-from typing import Sequence
 
 import numpy as np
 
 import keras
 from keras import ops
 
-from zoo.conventions import END_ID, PADDING_ID, SEQUENCE_TO_SEQUENCE_INPUTS, SPECIAL_TOKENS, START_ID
+from zoo.conventions import END_ID, PADDING_ID, SEQUENCE_TO_SEQUENCE_INPUTS, START_ID
 from zoo.layers import DecoderAttention, make_recurrent_layer
 from zoo.layers.recurrent import implementation_refusal
 from zoo.models import components
@@ -66,22 +63,17 @@ class EncoderDecoder(ZooModel):
             raise ValueError("an encoder-decoder cannot fold its input projection: its embedding also "
                              "feeds the decoder")
         inputs = {name: components.token_input(name) for name in SEQUENCE_TO_SEQUENCE_INPUTS}
-        embedding = components.make_embedding(config)
-        dropout = components.embedding_dropout(config)
-
-        def embedded(ids):
-            features = embedding(ids)
-            return dropout(features) if dropout is not None else features
-
-        source_mask = components.padding_mask(inputs[SOURCE])
-        target_mask = components.padding_mask(inputs[TARGET])
-        encoded, pooled = components.make_encoder(config)(embedded(inputs[SOURCE]), mask=source_mask)
-        initial_state = [bridge(pooled) for bridge in cls.bridges(config)]
+        token_features = components.TokenFeatures(config)  # one embedding for both sides
+        source_features, source_mask = token_features(inputs[SOURCE])
+        target_features, target_mask = token_features(inputs[TARGET])
+        encoded, pooled = components.make_encoder(config)(source_features, mask=source_mask)
+        initial_state = [keras.layers.Dense(config.decoder_width, activation="tanh", name=name)(pooled)
+                         for name in bridge_names(config)]
         decoder = make_recurrent_layer(
             config.decoder_cell, decoder_implementation(config), config.decoder_width,
             use_cudnn=config.encoder.layer_kwargs()["use_cudnn"], seed=config.seed, name="decoder",
             initializer=config.encoder.initializer)
-        states = decoder(embedded(inputs[TARGET]), mask=target_mask, initial_state=initial_state)
+        states = decoder(target_features, mask=target_mask, initial_state=initial_state)
         attention, attentional = cls.attention_layers(config)
         readout = states
         if attention is not None:
@@ -93,12 +85,6 @@ class EncoderDecoder(ZooModel):
         probabilities = keras.layers.Dense(config.vocabulary_size, activation="softmax",
                                            name="probabilities")(readout)
         return inputs, probabilities
-
-    @staticmethod
-    def bridges(config: EncoderDecoderConfig) -> list:
-        """The tanh layers from the encoder's pooled output to the decoder's initial states."""
-        names = ("bridge_h", "bridge_c") if config.decoder_cell == "lstm" else ("bridge_h",)
-        return [keras.layers.Dense(config.decoder_width, activation="tanh", name=name) for name in names]
 
     @staticmethod
     def attention_layers(config: EncoderDecoderConfig):
@@ -124,6 +110,11 @@ class EncoderDecoder(ZooModel):
         return attention(queries, keys, key_mask=key_mask)[1]
 
 
+def bridge_names(config: EncoderDecoderConfig) -> tuple[str, ...]:
+    """The tanh layers from the encoder's pooled output to each of the decoder's initial states."""
+    return ("bridge_h", "bridge_c") if config.decoder_cell == "lstm" else ("bridge_h",)
+
+
 def decoder_implementation(config: EncoderDecoderConfig) -> str:
     """The decoder's path: the encoder's `implementation` where it is valid for the decoder cell
     (e.g. "fused" is an LSTM's), else "auto"."""
@@ -146,12 +137,16 @@ class _Steps:
         config = model.config
         self.embedding = model.get_layer("embedding")
         self.encoder = model.encoder
-        self.bridges = [model.get_layer(name) for name in
-                        (("bridge_h", "bridge_c") if config.decoder_cell == "lstm" else ("bridge_h",))]
+        self.bridges = [model.get_layer(name) for name in bridge_names(config)]
         self.cell = model.get_layer("decoder").cell
         self.attention = model.get_layer("attention") if config.attention != "none" else None
         self.attentional = model.get_layer("attentional") if config.attention != "none" else None
         self.head = model.get_layer("probabilities")
+        # Made once, not at every step: the ids no step may predict, and a finished hypothesis's
+        # only extension (padding, at no cost).
+        ids = np.arange(config.vocabulary_size)
+        self.forbidden = ops.convert_to_tensor(np.isin(ids, NEVER_PREDICTED))
+        self.padding_only = ops.convert_to_tensor(np.where(ids == PADDING_ID, 0.0, _IMPOSSIBLE).astype("float32"))
 
     def encode(self, source_ids):
         """(encoded (b, s, d), source mask (b, s), the decoder's initial states)."""
@@ -169,16 +164,8 @@ class _Steps:
             state = self.attentional(ops.concatenate([context[:, 0], state], axis=-1))
             weights = weights[:, 0]
         logits = ops.matmul(state, self.head.kernel) + self.head.bias
-        return _allowed(ops.log_softmax(logits, axis=-1)), states, weights
-
-
-def _allowed(log_probabilities):
-    """Log-probabilities with the never-predicted ids (padding, start) made impossible."""
-    vocabulary = ops.shape(log_probabilities)[-1]
-    forbidden = ops.zeros((vocabulary,), dtype="bool")
-    for token in NEVER_PREDICTED:
-        forbidden = ops.logical_or(forbidden, ops.equal(ops.arange(vocabulary), token))
-    return ops.where(forbidden[None, :], _IMPOSSIBLE, log_probabilities)
+        log_probabilities = ops.where(self.forbidden[None, :], _IMPOSSIBLE, ops.log_softmax(logits, axis=-1))
+        return log_probabilities, states, weights
 
 
 def _place(tokens, step, new_tokens, max_length: int):
@@ -226,8 +213,7 @@ def beam_search(model: EncoderDecoder, source_ids, max_length: int, beam_width: 
     score divided by `length_normalizer(length, length_penalty)` wins. Returns `(tokens (b,
     max_length) int32, scores (b,))` as `greedy_search` does (scores unnormalised). Runs in
     `keras.ops` (eager or in a graph)."""
-    if isinstance(beam_width, bool) or not isinstance(beam_width, int) or beam_width < 1:
-        raise ValueError(f"beam_width must be a positive integer, got {beam_width!r}")
+    _check_beam_width(beam_width)
     steps = _Steps(model)
     source_ids = ops.convert_to_tensor(source_ids, dtype="int32")
     batch, width = ops.shape(source_ids)[0], beam_width
@@ -242,8 +228,7 @@ def beam_search(model: EncoderDecoder, source_ids, max_length: int, beam_width: 
         log_probabilities, states, _ = steps.step(previous, states, encoded, mask)
         vocabulary = ops.shape(log_probabilities)[-1]
         # A finished hypothesis extends only by padding, at no cost: it keeps its score.
-        padding_only = ops.where(ops.equal(ops.arange(vocabulary), PADDING_ID), 0.0, _IMPOSSIBLE)
-        log_probabilities = ops.where(ops.reshape(finished, (-1, 1)), padding_only[None, :], log_probabilities)
+        log_probabilities = ops.where(ops.reshape(finished, (-1, 1)), steps.padding_only[None, :], log_probabilities)
         candidates = ops.reshape(scores, (batch, width, 1)) + ops.reshape(log_probabilities, (batch, width, vocabulary))
         scores, flat = ops.top_k(ops.reshape(candidates, (batch, width * vocabulary)), width)
         flat = ops.cast(flat, "int32")
@@ -274,6 +259,11 @@ def beam_search(model: EncoderDecoder, source_ids, max_length: int, beam_width: 
     best_tokens = ops.take_along_axis(tokens, ops.broadcast_to(ops.reshape(best, (batch, 1, 1)),
                                                                (batch, 1, max_length)), axis=1)[:, 0]
     return best_tokens, ops.take_along_axis(scores, best, axis=1)[:, 0]
+
+
+def _check_beam_width(beam_width) -> None:
+    if isinstance(beam_width, bool) or not isinstance(beam_width, int) or beam_width < 1:
+        raise ValueError(f"beam_width must be a positive integer (1: greedy search), got {beam_width!r}")
 
 
 def default_max_length(source_length: int) -> int:
@@ -325,8 +315,7 @@ def decode(
     """
     if not isinstance(model, EncoderDecoder):
         raise TypeError(f"decode() needs a zoo EncoderDecoder, got {type(model).__name__}")
-    if isinstance(beam_width, bool) or not isinstance(beam_width, int) or beam_width < 1:
-        raise ValueError(f"beam_width must be a positive integer (1: greedy), got {beam_width!r}")
+    _check_beam_width(beam_width)
     if max_length is not None and (isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1):
         raise ValueError(f"max_length must be a positive integer or None, got {max_length!r}")
     if length_penalty < 0:
@@ -383,8 +372,7 @@ def _source_rows(sources, vectorizer, vocabulary_size: int) -> list[list[int]]:
                              "to map them to ids")
         from zoo.data.vectorize import vectorize
 
-        return vectorize(vectorizer, [str(text) if isinstance(text, str) else text.decode() for text in sources]
-                         ).to_list()
+        return vectorize(vectorizer, list(sources)).to_list()
     rows = []
     for row in sources:
         ids = [int(token) for token in np.asarray(row).ravel() if int(token) != PADDING_ID]
@@ -392,11 +380,6 @@ def _source_rows(sources, vectorizer, vocabulary_size: int) -> list[list[int]]:
             raise ValueError(f"source ids must be in [0, {vocabulary_size}), got {ids}")
         rows.append(ids or [1])
     return rows
-
-
-def special_vocabulary(words: Sequence[str]) -> list[str]:
-    """An encoder-decoder's vocabulary: padding, OOV, start and end tokens, then `words`."""
-    return list(SPECIAL_TOKENS) + [word for word in words if word not in SPECIAL_TOKENS]
 
 
 __all__ = ["EncoderDecoder", "beam_search", "decode", "encoder_decoder", "greedy_search", "length_normalizer"]

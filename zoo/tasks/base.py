@@ -251,6 +251,8 @@ class WordTask(Task):
     `dataset_function` (a `zoo.data.batching` function) to batch the examples."""
 
     dataset_function = ""
+    # Tokens given the ids right after OOV, before the words (an encoder-decoder's start and end).
+    leading_tokens: tuple[str, ...] = ()
 
     @staticmethod
     def texts(examples) -> list[str]:
@@ -261,9 +263,13 @@ class WordTask(Task):
         from zoo.data.vectorize import ZooVectorizer, build_word_vectorizer
 
         vectorizer = ZooVectorizer(build_word_vectorizer(
-            self.texts(data.train), max_tokens=training.max_vocabulary or None, min_count=training.min_count))
-        return vectorizer, dataclasses.replace(
-            model_config, vocabulary_size=len(vectorizer.get_vocabulary()), num_classes=len(data.label_names))
+            self.texts(data.train), max_tokens=training.max_vocabulary or None, min_count=training.min_count,
+            leading_tokens=self.leading_tokens))
+        return vectorizer, dataclasses.replace(model_config, **self.sizes_from_data(data, vectorizer))
+
+    def sizes_from_data(self, data, vectorizer) -> dict:
+        """The model config's sizes that the data decides: the vocabulary and the classes."""
+        return {"vocabulary_size": len(vectorizer.get_vocabulary()), "num_classes": len(data.label_names)}
 
     def token_counts(self, data, split="train"):
         from zoo.data.vectorize import count_word_tokens

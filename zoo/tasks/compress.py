@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
+from zoo.conventions import END_TOKEN, START_TOKEN
 from zoo.models.config import EncoderDecoderConfig, JSONConfig, _check_types, _fail
-from zoo.tasks.base import WordTask
+from zoo.tasks.base import Task, WordTask
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,25 +53,17 @@ class CompressTask(WordTask):
     objective = ("val_loss", "min")
     search_space = {"units": (64, 128, 256), "batch_size": (32, 64, 128)}
     dataset_function = "sequence_to_sequence_dataset"
+    leading_tokens = (START_TOKEN, END_TOKEN)
 
     @staticmethod
     def texts(examples) -> list[str]:
         return [text for source, target in examples for text in (source, target)]
 
-    def build_vectorizer(self, data, model_config, training):
-        from zoo.conventions import END_TOKEN, START_TOKEN
-        from zoo.data.vectorize import ZooVectorizer, build_word_vectorizer
-
-        vectorizer = ZooVectorizer(build_word_vectorizer(
-            self.texts(data.train), max_tokens=training.max_vocabulary or None, min_count=training.min_count,
-            leading_tokens=(START_TOKEN, END_TOKEN)))
-        return vectorizer, dataclasses.replace(model_config, vocabulary_size=len(vectorizer.get_vocabulary()))
-
-    def extra_metrics(self, data) -> dict:
-        return {"data_sizes": data.sizes()}
+    def sizes_from_data(self, data, vectorizer) -> dict:
+        return {"vocabulary_size": len(vectorizer.get_vocabulary())}  # the classes are the vocabulary
 
     def after_evaluation(self, prepared, model, metrics):
-        metrics["test"] = self.derived_metrics(metrics["test"])
+        Task.after_evaluation(self, prepared, model, metrics)  # not WordTask's classification report
         metrics["test_generation"] = generation_report(model, prepared.data.test, prepared.vectorizer,
                                                        prepared.settings)
 
@@ -87,10 +80,12 @@ def generation_report(model, examples, vectorizer, settings: DecodingSettings) -
 
     from zoo.models.encoder_decoder import decode
 
+    def as_tokens(texts):  # each text as the model reads it, tokens joined by spaces
+        return [" ".join(token.decode("utf-8") for token in row) for row in vectorizer.tokens(texts).to_list()]
+
     sources = [source for source, _ in examples]
-    references = [" ".join(token.decode("utf-8") for token in row)
-                  for row in vectorizer.tokens([target for _, target in examples]).to_list()]
-    copies = [" ".join(token.decode("utf-8") for token in row) for row in vectorizer.tokens(sources).to_list()]
+    references = as_tokens([target for _, target in examples])
+    copies = as_tokens(sources)
     max_length = settings.max_length or None
     outputs = {"greedy": decode(model, sources, vectorizer, beam_width=1, max_length=max_length)}
     if settings.beam_width > 1:
