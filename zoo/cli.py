@@ -172,7 +172,8 @@ def command_predict(args) -> int:
         model = RunModel(args.saved_model)
     kind, results = predict(args.saved_model, args.texts, file=args.file, pair=args.pair,
                             top=args.top, generate=args.generate, temperature=args.temperature,
-                            seed=args.seed, model=model)
+                            seed=args.seed, model=model, greedy=args.greedy,
+                            max_length=args.max_length)
     for result in results:
         print(json.dumps(result, ensure_ascii=False) if args.json else format_result(kind, result))
     return 0
@@ -268,6 +269,10 @@ def build_parser() -> argparse.ArgumentParser:
                          help="language models: sample N tokens after each prefix")
     predict.add_argument("--temperature", type=float, default=1.0, help="with --generate (0: argmax; default 1)")
     predict.add_argument("--seed", type=int, default=0, help="with --generate (default 0)")
+    predict.add_argument("--greedy", action="store_true",
+                         help="encoder-decoders: greedy search instead of the exported beam search")
+    predict.add_argument("--max-length", type=int, default=0, metavar="N",
+                         help="encoder-decoders: output tokens at most (default 0: twice the source plus 10)")
     predict.set_defaults(handler=command_predict)
     analyze = subcommands.add_parser(
         "analyze", help="look inside recurrent models: LSTM activations, gradients through time, attention")

@@ -147,5 +147,55 @@ def lm_export(export_root) -> Exported:
 
 
 @pytest.fixture(scope="session")
-def all_exports(acceptor_export, transducer_export, pair_export, lm_export) -> dict:
-    return {e.kind: e for e in (acceptor_export, transducer_export, pair_export, lm_export)}
+def seq2seq_export(tmp_path_factory, export_root) -> Exported:
+    """An encoder-decoder run folder exported with `zoo export`; its recipe asks for a beam of 3.
+
+    Trained for 10 full-batch steps to copy `SENTENCES`: half-learned, so its outputs end at
+    several lengths and greedy and beam search disagree on some (an untrained model writes
+    `max_length` tokens or none, which would check little).
+    """
+    import keras
+    import numpy as np
+
+    import zoo.models as zm
+    from zoo import cli
+    from zoo.conventions import END_ID, END_TOKEN, START_ID, START_TOKEN
+    from zoo.data.vectorize import ZooVectorizer, build_word_vectorizer
+    from zoo.tasks import save_config, save_vectorizer
+
+    vectorizer = ZooVectorizer(build_word_vectorizer(SENTENCES, leading_tokens=(START_TOKEN, END_TOKEN)))
+    config = zm.EncoderDecoderConfig(
+        vocabulary_size=vectorizer.vocabulary_size(), embedding_dim=8,
+        encoder=zm.EncoderConfig(cell="lstm", implementation="builtin", units=8, bidirectional=True),
+        attention="general", seed=17)
+    model = zm.encoder_decoder(config)
+    rows = vectorizer.vectorize(SENTENCES, ragged=True).to_list()
+    width = max(map(len, rows))
+    source, target_in, target_out = (np.zeros((len(rows), width + extra), "int32") for extra in (0, 1, 1))
+    for index, row in enumerate(rows):
+        source[index, :len(row)] = row
+        target_in[index, :len(row) + 1] = [START_ID, *row]
+        target_out[index, :len(row) + 1] = [*row, END_ID]
+    model.compile(keras.optimizers.Adam(0.05), "sparse_categorical_crossentropy")
+    model.fit({"source": source, "target": target_in}, target_out,
+              sample_weight=(target_out > 0).astype("float32"), epochs=10, verbose=0)
+    run_dir = tmp_path_factory.mktemp("runs") / "compress"
+    run_dir.mkdir()
+    model.save(run_dir / "model.keras")
+    save_config(run_dir, config)
+    save_vectorizer(run_dir, vectorizer)
+    (run_dir / "recipe.json").write_text(json.dumps(
+        {"task": "compress", "dataset": "snli_entailment",
+         "settings": {"kind": "DecodingSettings", "beam_width": 3, "length_penalty": 0.6,
+                      "max_length": 0, "examples": 8}}))
+    output = io.StringIO()
+    with simulated_gpu(), contextlib.redirect_stdout(output):
+        code = cli.main(["export", str(run_dir), "--root", str(export_root)])
+    assert code == 0
+    return Exported("encoder_decoder", model, vectorizer, export_root / "compress" / "1", None,
+                    output.getvalue(), run_dir)
+
+
+@pytest.fixture(scope="session")
+def all_exports(acceptor_export, transducer_export, pair_export, lm_export, seq2seq_export) -> dict:
+    return {e.kind: e for e in (acceptor_export, transducer_export, pair_export, lm_export, seq2seq_export)}

@@ -40,7 +40,7 @@ results = {}
 for name, (path, signature, inputs) in requests.items():
     loaded = tf.saved_model.load(path)
     arguments = {key: tf.constant(value, dtype={"length": tf.int32, "temperature": tf.float32,
-                                                "seed": tf.int64}.get(key, tf.string))
+                                                "seed": tf.int64, "max_length": tf.int32}.get(key, tf.string))
                  for key, value in inputs.items()}
     outputs = loaded.signatures[signature](**arguments)
     results[name] = {key: (value.numpy().astype(object).tolist() if value.dtype == tf.string
@@ -67,6 +67,7 @@ def test_a_process_without_zoo_serves_the_same_numbers(all_exports, tmp_path):
         "next": (str(exported["language_model"].path), "serving_default", {"prefix": PREFIXES}),
         "generate": (str(exported["language_model"].path), "generate",
                      {"prefix": PREFIXES, "length": 12, "temperature": 0.0, "seed": 0}),
+        "decode": (str(exported["encoder_decoder"].path), "serving_default", {"source": TEXTS, "max_length": 0}),
     }
     request_file = tmp_path / "requests.json"
     request_file.write_text(json.dumps(requests))
@@ -107,6 +108,13 @@ def test_a_process_without_zoo_serves_the_same_numbers(all_exports, tmp_path):
         if prefix:  # zoo.models.generate refuses an empty prefix; the signature reads it as OOV
             assert results["generate"]["text"][row] == generate(
                 lm.model, prefix, 12, temperature=0, vocabulary=vocabulary, context=LM_CONTEXT)
+
+    from zoo.models import decode
+
+    seq2seq = exported["encoder_decoder"]
+    outputs, scores = decode(seq2seq.model, TEXTS, seq2seq.vectorizer, beam_width=3, return_scores=True)
+    assert results["decode"]["text"] == outputs
+    np.testing.assert_allclose(results["decode"]["scores"], scores, atol=1e-4)
 
 
 PREDICT_SCRIPT = r'''

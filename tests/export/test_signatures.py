@@ -15,6 +15,7 @@ def test_signature_names_and_inputs(all_exports):
         "transducer": ({"tag", "serving_default"}, {"text"}),
         "pair_encoder": ({"classify", "serving_default"}, {"premise", "hypothesis"}),
         "language_model": ({"next", "generate", "vocabulary", "serving_default"}, {"prefix"}),
+        "encoder_decoder": ({"decode", "decode_greedy", "serving_default"}, {"source", "max_length"}),
     }
     for kind, exported in all_exports.items():
         signatures = loaded_export(exported.path).signatures
@@ -22,8 +23,11 @@ def test_signature_names_and_inputs(all_exports):
         assert set(signatures) == names, kind
         spec = signatures["serving_default"].structured_input_signature[1]
         assert set(spec) == inputs, kind
-        for tensor_spec in spec.values():
-            assert tensor_spec.dtype.name == "string" and tensor_spec.shape.as_list() == [None]
+        for name, tensor_spec in spec.items():
+            if name == "max_length":
+                assert tensor_spec.dtype.name == "int32" and tensor_spec.shape.as_list() == []
+            else:
+                assert tensor_spec.dtype.name == "string" and tensor_spec.shape.as_list() == [None]
 
 
 def test_acceptor_matches_keras(acceptor_export):

@@ -39,12 +39,23 @@ def as_bytes(text) -> bytes:
     return str(text).encode("utf-8", "surrogateescape")
 
 
+def refusal(message: str) -> str:
+    """The line of a graph error that says why: a signature's own assertion where there is one
+    (graph mode puts "Graph execution error:" and a node trace around it)."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith("assertion failed:"):
+            return line[len("assertion failed:"):].strip()
+    return lines[0] if lines else message
+
+
 def _text(value: bytes) -> str:
     return value.decode("utf-8", "replace")
 
 
 class ServedModel:
-    """One loaded export: `kind` is "classify", "classify_pair", "tag" or "language_model"."""
+    """One loaded export: `kind` is "classify", "classify_pair", "tag", "language_model" or
+    "decode" (an encoder-decoder)."""
 
     def __init__(self, path: str | Path):
         self.path = resolve(path)
@@ -63,6 +74,8 @@ class ServedModel:
             self.kind = "classify_pair"
         elif inputs == {"prefix"}:
             self.kind = "language_model"
+        elif inputs == {"source", "max_length"}:
+            self.kind = "decode"
         elif inputs == {"text"} and "tags" in outputs:
             self.kind = "tag"
         elif inputs == {"text"}:
@@ -79,7 +92,7 @@ class ServedModel:
         try:
             return {key: value.numpy() for key, value in self.signatures[name](**inputs).items()}
         except tf.errors.InvalidArgumentError as error:
-            raise ValueError(f"the model refused the input: {error.message.splitlines()[0]}") from None
+            raise ValueError(f"the model refused the input: {refusal(error.message)}") from None
 
     def classify(self, texts: Sequence) -> list[dict]:
         results = []
@@ -141,6 +154,19 @@ class ServedModel:
         return [{"continuation": _text(text)} for text in out["text"]]
 
 
+    def decode(self, sources: Sequence, max_length: int = 0, greedy: bool = False) -> list[dict]:
+        """Each source's output text and its log-probability; beam search as exported (its
+        width in `metadata.json`), or greedy search; `max_length` 0: twice the source plus 10."""
+        name = "decode_greedy" if greedy else "serving_default"
+        results = []
+        for start in range(0, len(sources), CHUNK):
+            batch = tf.constant([as_bytes(text) for text in sources[start:start + CHUNK]], tf.string)
+            out = self._call(name, source=batch, max_length=tf.constant(max_length, tf.int32))
+            results += [{"output": _text(text), "score": float(score)}
+                        for text, score in zip(out["text"], out["scores"])]
+        return results
+
+
 def format_result(kind: str, result: dict) -> str:
     """One line per input, for people (`zoo predict` without --json)."""
     if "label" in result:
@@ -151,6 +177,8 @@ def format_result(kind: str, result: dict) -> str:
     if "next" in result:
         return " ".join(f"{json.dumps(token, ensure_ascii=False)}={p:.4f}"
                         for token, p in result["next"].items())
+    if "output" in result:
+        return result["output"]
     return result["continuation"]
 
 
@@ -167,7 +195,8 @@ def read_lines(file: str) -> list[bytes]:
 
 def predict(path, texts: Sequence = (), file: str | None = None, pair: bool = False,
             top: int = 5, generate: int | None = None, temperature: float = 1.0,
-            seed: int = 0, model: ServedModel | None = None) -> tuple[str, list[dict]]:
+            seed: int = 0, model: ServedModel | None = None, greedy: bool = False,
+            max_length: int = 0) -> tuple[str, list[dict]]:
     """Runs an export on command-line inputs; returns (kind, one result per input).
 
     `model`: an already loaded model with `ServedModel`'s interface (default: `ServedModel(path)`;
@@ -200,6 +229,10 @@ def predict(path, texts: Sequence = (), file: str | None = None, pair: bool = Fa
         return model.kind, model.classify_pairs(pairs)
     if generate is not None and model.kind != "language_model":
         raise ValueError("--generate needs a language model export")
+    if (greedy or max_length) and model.kind != "decode":
+        raise ValueError("--greedy and --max-length need an encoder-decoder export")
+    if model.kind == "decode":
+        return model.kind, model.decode(inputs, max_length, greedy)
     if model.kind == "classify":
         return model.kind, model.classify(inputs)
     if model.kind == "tag":

@@ -20,7 +20,7 @@ from zoo.models import inference_model
 
 # The client's name for each model kind's serving_default.
 CLIENT_KINDS = {"acceptor": "classify", "pair_encoder": "classify_pair", "transducer": "tag",
-                "language_model": "language_model"}
+                "language_model": "language_model", "encoder_decoder": "decode"}
 
 
 class RunModel(ServedModel):
@@ -32,13 +32,17 @@ class RunModel(ServedModel):
         self.path = Path(run_dir)
         model = load(self.path, compile=False)
         kind = model_kind(model)
-        metrics_file = self.path / "metrics.json"
-        metrics = json.loads(metrics_file.read_text()) if metrics_file.exists() else {}
+        def read(name: str) -> dict:
+            file = self.path / name
+            return json.loads(file.read_text()) if file.exists() else {}
+
+        metrics, recipe = read("metrics.json"), read("recipe.json")
         encoder = signatures.TextEncoder(load_vectorizer(self.path))
         label_names = _label_names(model, kind, metrics.get("label_names"))
         self.kind = CLIENT_KINDS[kind]
         self.metadata = {"label_names": label_names} if label_names else {}
-        functions = endpoints(inference_model(model), encoder, kind, label_names)
+        functions = endpoints(inference_model(model), encoder, kind, label_names,
+                              decoding=recipe.get("settings"))
         self.signatures = {name: tf.function(function, input_signature=input_signature)
                            for name, (function, input_signature) in functions.items()}
         self.signatures["serving_default"] = self.signatures[signatures.DEFAULT_SIGNATURE[kind]]

@@ -37,22 +37,25 @@ import tensorflow as tf
 from zoo.export import signatures
 from zoo.models import inference_model
 
-KINDS = ("acceptor", "transducer", "pair_encoder", "language_model")
+KINDS = ("acceptor", "transducer", "pair_encoder", "language_model", "encoder_decoder")
 METADATA_FILE = "metadata.json"
 DEFAULT_CONTEXT = 256
 DEFAULT_ROOT = "saved_models"
+# An encoder-decoder's `decode` signature: the compress recipe's beam (`zoo.tasks.DecodingSettings`).
+DEFAULT_DECODING = {"beam_width": 4, "length_penalty": 0.6}
 
 
 # --- which model is it -------------------------------------------------------------------------
 
 def model_kind(model: keras.Model) -> str:
-    """"acceptor", "transducer", "pair_encoder" or "language_model": the model's own `kind`."""
+    """One of `KINDS`: the model's own `kind`."""
     from zoo.models import ZooModel
 
     if not isinstance(model, ZooModel):
         raise ValueError(
             f"cannot export {type(model).__name__} {model.name!r}: expected a zoo model "
-            f"(zoo.models.acceptor/transducer/pair_encoder/language_model, or zoo.load of a run)")
+            f"(zoo.models.acceptor/transducer/pair_encoder/language_model/encoder_decoder, or "
+            f"zoo.load of a run)")
     return model.kind
 
 
@@ -151,7 +154,7 @@ def next_version(path: str | Path) -> int:
 # --- the archive ------------------------------------------------------------------------------
 
 def _label_names(model: keras.Model, kind: str, label_names) -> list[str] | None:
-    if kind == "language_model":
+    if kind in ("language_model", "encoder_decoder"):  # their outputs are the vocabulary
         return None
     classes = int(model.output_shape[-1])
     if label_names is None:
@@ -180,11 +183,32 @@ def _separator(vocabulary: list[str]) -> str:
     return "" if all(len(token) <= 1 for token in vocabulary[2:]) else " "
 
 
+def decoding_settings(decoding: dict | None) -> dict:
+    """`{"beam_width", "length_penalty"}` of an encoder-decoder's `decode` signature, checked;
+    missing entries from `DEFAULT_DECODING` (other entries, as a recipe's settings hold, ignored)."""
+    decoding = {**DEFAULT_DECODING, **{key: value for key, value in (decoding or {}).items()
+                                       if key in DEFAULT_DECODING}}
+    width, penalty = decoding["beam_width"], decoding["length_penalty"]
+    if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+        raise ValueError(f"beam_width must be a positive integer (1: greedy search), got {width!r}")
+    if isinstance(penalty, bool) or not isinstance(penalty, int | float) or not penalty >= 0:
+        raise ValueError(f"length_penalty must be a number >= 0, got {penalty!r}")
+    return {"beam_width": width, "length_penalty": float(penalty)}
+
+
 def endpoints(model: keras.Model, encoder: signatures.TextEncoder, kind: str,
-              label_names: list[str] | None, context: int = DEFAULT_CONTEXT) -> dict:
+              label_names: list[str] | None, context: int = DEFAULT_CONTEXT,
+              decoding: dict | None = None) -> dict:
     """{signature name: (function, input signature)} of the kind, serving_default's first: what
-    an export holds, and what `zoo predict` runs in-process on a run folder."""
+    an export holds, and what `zoo predict` runs in-process on a run folder. `decoding`: an
+    encoder-decoder's beam (`decoding_settings`)."""
     text = signatures.text_spec
+    if kind == "encoder_decoder":
+        decoding = decoding_settings(decoding)
+        inputs = [text("source"), tf.TensorSpec([], tf.int32, name="max_length")]
+        return {"decode": (signatures.decode_fn(model, encoder, decoding["beam_width"],
+                                                decoding["length_penalty"]), inputs),
+                "decode_greedy": (signatures.decode_fn(model, encoder, 1, 0.0), inputs)}
     if kind == "acceptor":
         return {"classify": (signatures.classify_fn(model, encoder, label_names), [text("text")])}
     if kind == "pair_encoder":
@@ -207,13 +231,15 @@ def endpoints(model: keras.Model, encoder: signatures.TextEncoder, kind: str,
 
 
 def build_archive(model: keras.Model, encoder: signatures.TextEncoder, kind: str,
-                  label_names: list[str] | None, context: int = DEFAULT_CONTEXT):
+                  label_names: list[str] | None, context: int = DEFAULT_CONTEXT,
+                  decoding: dict | None = None):
     """A `keras.export.ExportArchive` with the kind's signatures (the first is serving_default)."""
     archive = keras.export.ExportArchive()
     archive.track(model)
     for layer in encoder.layers:  # lookup tables are not found through the endpoints alone
         archive.track(layer)
-    for name, (function, input_signature) in endpoints(model, encoder, kind, label_names, context).items():
+    for name, (function, input_signature) in endpoints(model, encoder, kind, label_names, context,
+                                                       decoding).items():
         archive.add_endpoint(name, function, input_signature=input_signature)
     return archive
 
@@ -226,7 +252,7 @@ def _versions_of_libraries() -> dict:
 
 def build_metadata(model, encoder, kind, label_names, version, name, context, task=None,
                    dataset=None, config=None, hyperparameters=None, test_metrics=None,
-                   extra=None) -> dict:
+                   extra=None, decoding=None) -> dict:
     if config is None:
         config = model.config.to_dict()
     vocabulary = encoder.vocabulary()
@@ -244,12 +270,15 @@ def build_metadata(model, encoder, kind, label_names, version, name, context, ta
         "label_names": label_names,
         "exported_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "serving_default": signatures.DEFAULT_SIGNATURE[kind],
-        "signatures": signatures.describe(kind, context),
+        "signatures": signatures.describe(
+            kind, context, decoding_settings(decoding)["beam_width"] if kind == "encoder_decoder" else None),
         "input_handling": (
             "raw UTF-8 strings; invalid UTF-8 bytes become U+FFFD; empty or whitespace-only text "
             "is the single OOV token [UNK] (classifiers return the model's output for it; the "
             "tagger returns no tokens, lengths 0)"),
     }
+    if kind == "encoder_decoder":
+        metadata["decoding"] = decoding_settings(decoding)
     if kind == "language_model":
         metadata["context"] = context
         metadata["vocabulary"] = vocabulary
@@ -280,11 +309,12 @@ def export_saved_model(model: keras.Model, vectorizer, path: str | Path, *, vers
                        label_names=None, task: str | None = None, dataset: str | None = None,
                        config: dict | None = None, hyperparameters: dict | None = None,
                        test_metrics: dict | None = None, context: int = DEFAULT_CONTEXT,
-                       extra_metadata: dict | None = None) -> Path:
+                       extra_metadata: dict | None = None, decoding: dict | None = None) -> Path:
     """Exports `model` with `vectorizer` inside the graph to `path/<version>/`; returns that folder.
 
     Args:
-        model: a zoo model (acceptor, transducer, pair encoder or language model).
+        model: a zoo model (acceptor, transducer, pair encoder, language model or
+            encoder-decoder).
         vectorizer: the run's vectorizer (`ZooVectorizer`, `TextVectorization` or
             `TokenVectorizer`).
         path: the model's folder, e.g. `saved_models/sentiment` (its name is the served name).
@@ -295,6 +325,8 @@ def export_saved_model(model: keras.Model, vectorizer, path: str | Path, *, vers
             (`config` defaults to the model's own `config`).
         context: a language model reads at most this many of the latest tokens.
         extra_metadata: more entries for `metadata.json`.
+        decoding: an encoder-decoder's `decode` signature: `{"beam_width", "length_penalty"}`
+            (default `DEFAULT_DECODING`); `decode_greedy` is exported beside it.
 
     Raises:
         ValueError: the version exists already, the model is not a zoo model, or the graph holds
@@ -305,6 +337,7 @@ def export_saved_model(model: keras.Model, vectorizer, path: str | Path, *, vers
     encoder = signatures.TextEncoder(vectorizer)
     _check_char_inputs(model, encoder)
     label_names = _label_names(model, kind, label_names)
+    decoding = decoding_settings(decoding) if kind == "encoder_decoder" else None
     if context < 1:
         raise ValueError(f"context must be >= 1, got {context}")
     path.mkdir(parents=True, exist_ok=True)
@@ -327,7 +360,7 @@ def export_saved_model(model: keras.Model, vectorizer, path: str | Path, *, vers
         # projection folded into a table once, from the trained weights.
         served = inference_model(model)
         with generic_recurrent_path(served):
-            archive = build_archive(served, encoder, kind, label_names, context)
+            archive = build_archive(served, encoder, kind, label_names, context, decoding)
             archive.write_out(str(temporary), verbose=False)
         blocked = ops_without_cpu_kernel(graph_op_types(temporary))
         if blocked:
@@ -335,7 +368,7 @@ def export_saved_model(model: keras.Model, vectorizer, path: str | Path, *, vers
         metadata = build_metadata(
             model, encoder, kind, label_names, version, path.name, context, task=task,
             dataset=dataset, config=config, hyperparameters=hyperparameters,
-            test_metrics=test_metrics, extra=extra_metadata)
+            test_metrics=test_metrics, extra=extra_metadata, decoding=decoding)
         _write_metadata(temporary, metadata)
         _fsync_tree(temporary)
         try:
@@ -355,7 +388,7 @@ def export_run(run_dir: str | Path, root: str | Path = DEFAULT_ROOT, version: in
 
     Reads `model.keras` (safe mode), `vectorizer.json`, and, where present, `config.json`,
     `recipe.json` (task, dataset, training settings) and `metrics.json` (test metrics, label
-    names) for the metadata.
+    names) for the metadata; an encoder-decoder's beam comes from the recipe's settings.
     """
     from zoo.loading import load, load_vectorizer
 
@@ -377,4 +410,4 @@ def export_run(run_dir: str | Path, root: str | Path = DEFAULT_ROOT, version: in
         label_names=metrics.get("label_names"), task=recipe.get("task"),
         dataset=recipe.get("dataset"), config=config or None,
         hyperparameters=recipe.get("training"), test_metrics=metrics.get("test"), context=context,
-        extra_metadata={"run": str(run_dir.resolve())})
+        extra_metadata={"run": str(run_dir.resolve())}, decoding=recipe.get("settings"))

@@ -25,9 +25,11 @@ STRING_BATCH = "string (batch,)"
 REPLACEMENT_CHARACTER = 0xFFFD
 # The longest continuation the `generate` signature accepts (bounds a request's cost).
 MAX_GENERATE_LENGTH = 10_000
+# The most target tokens the `decode` signatures write per source (bounds a request's cost).
+MAX_DECODE_LENGTH = 1_000
 # The signature each kind also exports as "serving_default" (TensorFlow Serving's default).
 DEFAULT_SIGNATURE = {"acceptor": "classify", "pair_encoder": "classify", "transducer": "tag",
-                     "language_model": "next"}
+                     "language_model": "next", "encoder_decoder": "decode"}
 
 
 def text_spec(name: str) -> tf.TensorSpec:
@@ -279,7 +281,44 @@ def generate_fn(model: keras.Model, encoder: TextEncoder, context: int, separato
     return generate
 
 
-def describe(kind: str, context: int | None = None) -> dict:
+def decode_fn(model: keras.Model, encoder: TextEncoder, beam_width: int, length_penalty: float):
+    """Encoder-decoder: `source`, `max_length` -> `text`, `ids`, `lengths`, `scores`.
+
+    The search is `zoo.models.encoder_decoder`'s own (greedy for `beam_width` 1, else beam search
+    with GNMT's length penalty), traced into the graph: a `tf.while_loop` over target steps that
+    stops when every row has written its end token or `max_length` tokens (0: twice the batch's
+    longest source plus 10). `text` joins each output's tokens before the end token with spaces,
+    as `zoo.models.decode` does; `scores` is its log-probability under the model.
+    """
+    from zoo.conventions import END_ID
+    from zoo.models.encoder_decoder import beam_search, default_max_length, greedy_search
+
+    vocabulary = tf.constant(encoder.vocabulary(), tf.string)
+
+    def decode(source, max_length):
+        check = tf.debugging.Assert(
+            (max_length >= 0) & (max_length <= MAX_DECODE_LENGTH),
+            [f"max_length must be in [0, {MAX_DECODE_LENGTH}] (0: twice the source plus 10), got",
+             max_length])
+        with tf.control_dependencies([check]):
+            ids = encoder.ids(repair_utf8(source))
+        default = tf.minimum(default_max_length(tf.shape(ids)[1]), MAX_DECODE_LENGTH)
+        steps = tf.where(max_length > 0, max_length, default)
+        if beam_width == 1:
+            tokens, scores = greedy_search(model, ids, steps)
+        else:
+            tokens, scores = beam_search(model, ids, steps, beam_width, length_penalty)
+        # The output is what comes before the first end token (padding only follows it).
+        before_end = tf.equal(tf.cumsum(tf.cast(tf.equal(tokens, END_ID), tf.int32), axis=1), 0)
+        kept = tf.ragged.boolean_mask(tokens, before_end & tf.not_equal(tokens, PADDING_ID))
+        text = tf.strings.reduce_join(tf.gather(vocabulary, kept), axis=1, separator=" ")
+        return {"text": text, "ids": kept.to_tensor(default_value=PADDING_ID),
+                "lengths": tf.cast(kept.row_lengths(), tf.int32), "scores": tf.cast(scores, tf.float32)}
+
+    return decode
+
+
+def describe(kind: str, context: int | None = None, beam_width: int | None = None) -> dict:
     """What each signature of an export takes and returns (the `signatures` entry of metadata)."""
     classify = {
         "outputs": {"probabilities": "float32 (batch, classes), in label_names order",
@@ -319,4 +358,16 @@ def describe(kind: str, context: int | None = None) -> dict:
             "vocabulary": {"inputs": {},
                            "outputs": {"vocabulary": "string (vocabulary,): id -> token"}},
         }
+    if kind == "encoder_decoder":
+        decoding = {
+            "inputs": {"source": STRING_BATCH,
+                       "max_length": f"int32 scalar, 0..{MAX_DECODE_LENGTH}: target tokens at most, "
+                                     "end token included (0: twice the longest source plus 10)"},
+            "outputs": {"text": "string (batch,): the output's tokens joined by spaces",
+                        "ids": "int32 (batch, time): the output's ids, right-padded with 0",
+                        "lengths": "int32 (batch,): the output's number of tokens",
+                        "scores": "float32 (batch,): the output's log-probability under the model "
+                                  "(end token included)"}}
+        return {"decode": {**decoding, "search": f"beam search, width {beam_width}"},
+                "decode_greedy": {**decoding, "search": "greedy"}}
     raise ValueError(f"unknown model kind {kind!r}")

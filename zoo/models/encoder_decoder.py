@@ -266,9 +266,10 @@ def _check_beam_width(beam_width) -> None:
         raise ValueError(f"beam_width must be a positive integer (1: greedy search), got {beam_width!r}")
 
 
-def default_max_length(source_length: int) -> int:
-    """Target tokens decoded at most, end token included, for sources of this (padded) length."""
-    return 2 * int(source_length) + 10
+def default_max_length(source_length):
+    """Target tokens decoded at most, end token included, for sources of this (padded) length
+    (an integer, or a scalar tensor inside a graph)."""
+    return 2 * source_length + 10
 
 
 def strip(tokens) -> list[list[int]]:
