@@ -105,20 +105,34 @@ def command_analyze_gradients(args) -> int:
 
 
 def command_analyze_attention(args) -> int:
+    import numpy as np
+
     import zoo
-    from zoo.analysis.attention import alignment, alignment_png
+    from zoo.analysis.attention import alignment, decoder_attention, heatmap_png
     from zoo.loading import load_vectorizer
 
     model = zoo.load(args.run, compile=False)
-    if not hasattr(model, "attention_weights"):
-        raise ValueError(f"{args.run} holds a {type(model).__name__}; the alignment picture needs a pair "
-                         "model with interaction='esim'")
-    import numpy as np
-
-    weights, premise, hypothesis = alignment(model, load_vectorizer(args.run), args.premise, args.hypothesis)
-    path = alignment_png(weights, premise, hypothesis, args.out, title=f"{args.run}: premise -> hypothesis")
-    for token, row in zip(premise, weights):
-        print(f"{token:>15} -> {hypothesis[int(np.argmax(row))]} ({row.max():.2f})")
+    vectorizer = load_vectorizer(args.run)
+    kind = getattr(model, "kind", None)
+    if kind == "encoder_decoder":
+        if args.source is None or args.premise is not None or args.hypothesis is not None:
+            raise ValueError(f"{args.run} holds an encoder-decoder: give --source (and optionally "
+                             "--target), not --premise/--hypothesis")
+        weights, rows, columns = decoder_attention(model, vectorizer, args.source, args.target, args.beam_width)
+        names = ("output", "source")
+    else:
+        if args.premise is None or args.hypothesis is None or args.source is not None or args.target is not None:
+            raise ValueError(f"{args.run} holds a {type(model).__name__}: give --premise and --hypothesis "
+                             "(--source/--target are for encoder-decoders)")
+        if not hasattr(model, "attention_weights"):
+            raise ValueError(f"{args.run} holds a {type(model).__name__}; the alignment picture needs a "
+                             "pair model with interaction='esim' or an encoder-decoder")
+        weights, rows, columns = alignment(model, vectorizer, args.premise, args.hypothesis)
+        names = ("premise", "hypothesis")
+    path = heatmap_png(weights, rows, columns, args.out, rows=names[0], columns=names[1],
+                       title=f"{args.run}: {names[0]} -> {names[1]}")
+    for token, row in zip(rows, weights):
+        print(f"{token:>15} -> {columns[int(np.argmax(row))]} ({row.max():.2f})")
     print(f"wrote {path}")
     return 0
 
@@ -297,10 +311,17 @@ def build_parser() -> argparse.ArgumentParser:
     activations.add_argument("--out", default="activations.html", help="HTML file to write")
     activations.set_defaults(handler=command_analyze_activations)
     attention = analyses.add_parser(
-        "attention", help="an ESIM pair model's soft alignment of two sentences, as a PNG heatmap")
-    attention.add_argument("run", help="a run folder of an ESIM pair model (e.g. runs/snli)")
-    attention.add_argument("--premise", required=True, help="the premise sentence")
-    attention.add_argument("--hypothesis", required=True, help="the hypothesis sentence")
+        "attention", help="attention as a PNG heatmap: an ESIM pair model's alignment of two "
+                          "sentences, or an encoder-decoder's attention over its source")
+    attention.add_argument("run", help="a run folder of an ESIM pair model (runs/snli) or an "
+                                       "encoder-decoder (runs/compress)")
+    attention.add_argument("--premise", help="pair models: the premise sentence")
+    attention.add_argument("--hypothesis", help="pair models: the hypothesis sentence")
+    attention.add_argument("--source", help="encoder-decoders: the source sentence")
+    attention.add_argument("--target", help="encoder-decoders: a target to show the attention for "
+                                            "(default: the model's own output)")
+    attention.add_argument("--beam-width", type=int, default=1,
+                           help="encoder-decoders without --target: decode with this beam (default 1: greedy)")
     attention.add_argument("--out", default="attention.png", help="PNG file to write")
     attention.set_defaults(handler=command_analyze_attention)
     return parser

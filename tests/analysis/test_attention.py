@@ -59,3 +59,52 @@ def test_a_model_without_alignment_is_refused_clearly(tmp_path, capsys, monkeypa
         "interaction=none", "pretrained_words=0"])
     assert main(["analyze", "attention", str(run_dir), "--premise", "a", "--hypothesis", "b"]) == 2
     assert "attention_weights needs interaction='esim'" in capsys.readouterr().err
+
+
+COMPRESSION = TaskData(
+    "tiny_compression", "sequence_to_sequence",
+    train=[("the black dog runs in the park", "a dog runs"), ("two girls smile at the camera", "girls smile"),
+           ("a man plays a red guitar", "a man plays")] * 4,
+    dev=[("two girls smile", "girls smile")], test=[("the dog runs", "a dog runs")])
+
+
+@pytest.fixture(scope="module")
+def seq2seq_run(tmp_path_factory):
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setattr(zoo.data, "load", lambda name, **kwargs: COMPRESSION)
+    try:
+        _, run_dir = train("compress", runs=tmp_path_factory.mktemp("runs"), overrides=[
+            "epochs=1", "encoder.units=4", "embedding_mode=learned", "embedding_dim=8", "min_count=1",
+            "examples=1", "beam_width=2"])
+    finally:
+        monkeypatch.undo()
+    return run_dir
+
+
+def test_the_decoder_attends_over_the_real_source_words_for_each_output_word(seq2seq_run):
+    import zoo as zoo_package
+    from zoo.analysis.attention import decoder_attention
+    from zoo.loading import load_vectorizer
+    from zoo.models import decode
+
+    model, vectorizer = zoo_package.load(seq2seq_run), load_vectorizer(seq2seq_run)
+    weights, output, source = decoder_attention(model, vectorizer, "The dog plays, a zebra!")
+    assert source == ["the", "dog", "plays", ",?", "a", "zebra?", "!?"]
+    expected = decode(model, ["The dog plays, a zebra!"], vectorizer)[0].split()
+    assert output == expected + ["[END]"] and weights.shape == (len(output), 7)
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0, atol=1e-5)
+    given, rows, _ = decoder_attention(model, vectorizer, "the dog runs", target="a dog runs")
+    assert rows == ["a", "dog", "runs", "[END]"] and given.shape == (4, 3)
+    with pytest.raises(ValueError, match="the source is empty"):
+        decoder_attention(model, vectorizer, " ")
+
+
+def test_the_command_draws_an_encoder_decoders_attention(seq2seq_run, tmp_path, capsys):
+    out = tmp_path / "decoder.png"
+    assert main(["analyze", "attention", str(seq2seq_run), "--source", "the dog runs in the park",
+                 "--target", "a dog runs", "--out", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    printed = capsys.readouterr().out
+    assert printed.count(" -> ") == 4 and f"wrote {out}" in printed
+    assert main(["analyze", "attention", str(seq2seq_run), "--premise", "a", "--hypothesis", "b"]) == 2
+    assert "give --source" in capsys.readouterr().err
