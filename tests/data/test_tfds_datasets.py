@@ -189,3 +189,32 @@ def test_registered_loader_passes_keywords():
     with mock():
         data = registry["tfds:tiny_shakespeare"](download=False, data_dir=MISSING_DIR)
     assert data.name == "tiny_shakespeare"
+
+
+@pytest.mark.parametrize("name", ["wmt14_translate/de-en", "ted_hrlr_translate/pt_to_en"])
+def test_translation_sets_give_source_target_pairs(name):
+    with mock(num_examples=5):
+        data = td.load_tfds(name, download=False, data_dir=MISSING_DIR)
+    assert data.task == "sequence_to_sequence" and data.label_names == ()
+    assert data.sizes()["train"] > 0 and data.info["split_rule"].startswith("train=train, dev=validation")
+    for source, target in data.train + data.dev + data.test:
+        assert isinstance(source, str) and isinstance(target, str) and source and target
+
+
+TRANSLATION = {"pt": tf.TensorSpec((), tf.string), "en": tf.TensorSpec((), tf.string)}
+
+
+def test_translation_keeps_the_languages_apart_caps_training_and_drops_empty_sides():
+    splits = {"train": [{"pt": f"olá {i}", "en": f"hello {i}"} for i in range(6)] + [{"pt": " ", "en": "x"}],
+              "validation": [{"pt": "bom dia", "en": "good morning"}, {"pt": "a", "en": ""}],
+              "test": [{"pt": "obrigado", "en": "thank you"}]}
+    with mock(fake_splits(splits, TRANSLATION)):
+        data = td.load_tfds("ted_hrlr_translate/pt_to_en", download=False)
+        capped = td.load_tfds("ted_hrlr_translate/pt_to_en", download=False, max_train_examples=4)
+    assert data.train[0] == ("olá 0", "hello 0") and data.test == [("obrigado", "thank you")]
+    assert data.sizes() == {"train": 6, "dev": 1, "test": 1} and data.info["dropped_empty"] == 2
+    assert capped.sizes()["train"] == 4 and capped.dev == data.dev  # only training is capped
+    with pytest.raises(ValueError, match="max_train_examples applies to the translation sets"):
+        td.load_tfds("snli", max_train_examples=3)
+    with pytest.raises(ValueError, match="max_train_examples must be a positive integer"):
+        td.load_tfds("ted_hrlr_translate/pt_to_en", max_train_examples=0)

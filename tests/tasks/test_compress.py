@@ -40,3 +40,24 @@ def test_the_generation_report_scores_greedy_beam_and_copying():
     assert {"greedy", "beam_2", "signatures", "examples"} <= set(report)
     assert 0.0 <= report["greedy"]["bleu"] < 100.0  # an untrained model does not copy
     assert [example["source"] for example in report["examples"]] == [PAIRS[0][0], PAIRS[1][0]]
+
+
+def test_zoo_trains_compress_on_a_tfds_translation_name(tmp_path):
+    """What an online user runs (`zoo train compress --dataset ted_hrlr_translate/pt_to_en`), on
+    tfds' mock data (random strings in the set's own features)."""
+    import pytest
+
+    tfds = pytest.importorskip("tensorflow_datasets")
+    from zoo.tasks import train
+
+    with tfds.testing.mock_data(num_examples=8, policy=tfds.testing.MockPolicy.USE_CODE,
+                                data_dir=str(tmp_path / "no-tfds-data")):
+        metrics, run_dir = train("compress", dataset="ted_hrlr_translate/pt_to_en", runs=tmp_path, overrides=[
+            "epochs=1", "encoder.units=4", "embedding_mode=learned", "embedding_dim=4", "min_count=1",
+            "beam_width=2", "examples=1"])
+    import json
+
+    assert json.loads((run_dir / "recipe.json").read_text())["dataset"] == "ted_hrlr_translate/pt_to_en"
+    report = metrics["test_generation"]
+    assert {"greedy", "beam_2", "copy_source"} <= set(report) and len(report["examples"]) == 1
+    assert (run_dir / "model.keras").exists()

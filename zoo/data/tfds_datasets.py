@@ -12,6 +12,9 @@ These machines reach no dataset hub, so the zoo's own corpora come from package 
 | `conll2003`                     | tagging (POS)  | train / dev / test, `pos` tags                    |
 | `universal_dependencies/en_ewt` | tagging (UPOS) | train / dev / test, `upos` tags                   |
 | `tiny_shakespeare`              | language_model | train / validation / test, one long text each     |
+| `wmt14_translate/de-en`         | sequence_to_sequence | train / validation (newstest2013) / test (newstest2014), German -> English |
+| `wmt14_translate/fr-en`         | sequence_to_sequence | the same, French -> English                 |
+| `ted_hrlr_translate/pt_to_en`   | sequence_to_sequence | train / validation / test, Portuguese -> English |
 
 "Carved from train": a seeded `dev_fraction` of the training split (test sets without labels
 are replaced by the labelled validation split; `info["split_rule"]` says so).
@@ -38,7 +41,7 @@ class _Spec:
     train: str
     dev: str | None  # None: carved from train
     test: str
-    fields: tuple[str, ...]  # text field(s), then the label / tag field (none for LM)
+    fields: tuple[str, ...]  # text field(s), then the label / tag field (none for LM); source, target
     note: str = ""
 
 
@@ -59,6 +62,16 @@ TFDS_SPECS: dict[str, _Spec] = {
                                            "universal POS tags (the `upos` feature)"),
     "tiny_shakespeare": _Spec("language_model", "train", "validation", "test", ("text",),
                               "each split is one long text"),
+    # Translation pairs (`zoo train compress --dataset ...`): the features are the languages.
+    "wmt14_translate/de-en": _Spec("sequence_to_sequence", "train", "validation", "test", ("de", "en"),
+                                   "German -> English; about 4.5M training pairs: cap them with "
+                                   "max_train_examples"),
+    "wmt14_translate/fr-en": _Spec("sequence_to_sequence", "train", "validation", "test", ("fr", "en"),
+                                   "French -> English; about 40M training pairs: cap them with "
+                                   "max_train_examples"),
+    "ted_hrlr_translate/pt_to_en": _Spec("sequence_to_sequence", "train", "validation", "test",
+                                         ("pt", "en"), "Portuguese -> English TED talks (51,785 "
+                                         "training pairs)"),
 }
 TFDS_NAMES = tuple(TFDS_SPECS)
 
@@ -100,6 +113,16 @@ def _convert(spec: _Spec, rows, counters: dict) -> list:
             if len(tokens) != len(tags):
                 raise ValueError(f"example {number}: {len(tokens)} tokens but {len(tags)} tags")
             examples.append((tokens, tags))
+    elif spec.task == "sequence_to_sequence":
+        source_field, target_field = spec.fields
+        for row in rows:
+            source, target = _text(row[source_field]).strip(), _text(row[target_field]).strip()
+            if not source or not target:  # an empty side teaches nothing and scores nothing
+                counters["dropped_empty"] += 1
+                continue
+            examples.append((source, target))
+            if counters["limit"] is not None and len(examples) >= counters["limit"]:
+                break
     else:
         (text_field,) = spec.fields
         examples = [_text(row[text_field]) for row in rows]
@@ -116,7 +139,8 @@ def _carve_dev(train: list, fraction: float, seed: int) -> tuple[list, list]:
 
 
 def load_tfds(name: str, *, data_dir: str | None = None, download: bool = True,
-              dev_fraction: float = 0.1, seed: int = 0) -> TaskData:
+              dev_fraction: float = 0.1, seed: int = 0,
+              max_train_examples: int | None = None) -> TaskData:
     """Loads one of `TFDS_NAMES` through `tfds.load` and converts it to `TaskData`.
 
     Args:
@@ -126,6 +150,8 @@ def load_tfds(name: str, *, data_dir: str | None = None, download: bool = True,
             offline.
         dev_fraction: share of train carved out as dev where the dataset has no usable dev.
         seed: seed of that carving.
+        max_train_examples: translation sets only: keep the first N training pairs (WMT's
+            millions do not fit a CPU budget); None keeps all.
 
     Returns:
         `TaskData` named `name`; `info` records the TFDS version, the split rule and counts of
@@ -136,11 +162,19 @@ def load_tfds(name: str, *, data_dir: str | None = None, download: bool = True,
     import tensorflow_datasets as tfds  # lazy: heavy import, only for users of TFDS names
 
     spec = TFDS_SPECS[name]
+    if max_train_examples is not None:
+        if spec.task != "sequence_to_sequence":
+            raise ValueError(f"max_train_examples applies to the translation sets, not {name!r}")
+        if isinstance(max_train_examples, bool) or not isinstance(max_train_examples, int) or max_train_examples < 1:
+            raise ValueError(f"max_train_examples must be a positive integer or None, got {max_train_examples!r}")
     splits = [spec.train, spec.test] + ([spec.dev] if spec.dev else [])
     datasets, info = tfds.load(name, split=splits, data_dir=data_dir, download=download,
                                with_info=True)
-    counters = {"dropped_no_label": 0}
-    converted = [_convert(spec, tfds.as_numpy(dataset), counters) for dataset in datasets]
+    counters = {"dropped_no_label": 0, "dropped_empty": 0, "limit": None}
+    converted = []
+    for index, dataset in enumerate(datasets):
+        counters["limit"] = max_train_examples if index == 0 else None  # only the training split is capped
+        converted.append(_convert(spec, tfds.as_numpy(dataset), counters))
     train, test = converted[0], converted[1]
     if spec.dev:
         dev = converted[2]
@@ -149,7 +183,8 @@ def load_tfds(name: str, *, data_dir: str | None = None, download: bool = True,
         train, dev = _carve_dev(train, dev_fraction, seed)
         split_rule = (f"train={spec.train} minus dev, dev={dev_fraction:g} of {spec.train} "
                       f"(seed {seed}), test={spec.test}")
-    label_names = () if spec.task == "language_model" else _label_names(info, spec.fields[-1])
+    label_names = () if spec.task in ("language_model", "sequence_to_sequence") else \
+        _label_names(info, spec.fields[-1])
     task_info = {
         "source": "tensorflow-datasets",
         "tfds_name": name,
@@ -159,6 +194,9 @@ def load_tfds(name: str, *, data_dir: str | None = None, download: bool = True,
     }
     if spec.task in ("classification", "pair"):
         task_info["dropped_no_label"] = counters["dropped_no_label"]
+    if spec.task == "sequence_to_sequence":
+        task_info["dropped_empty"] = counters["dropped_empty"]
+        task_info["max_train_examples"] = max_train_examples
     data = TaskData(name=name, task=spec.task, train=train, dev=dev, test=test,
                     label_names=label_names, info=task_info)
     data.info["sizes"] = data.sizes()
