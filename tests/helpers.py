@@ -47,14 +47,31 @@ def assert_batch_consistent(model: keras.Model, inputs: dict | np.ndarray, per_t
 
 
 def trainable_gradients(model: keras.Model, inputs, targets, sample_weight=None) -> dict[str, np.ndarray]:
-    """Gradient of the compiled loss with respect to every trainable weight (TensorFlow backend)."""
-    import tensorflow as tf
-
+    """Gradient of the loss with respect to every trainable weight, on the current backend."""
     loss_fn = keras.losses.SparseCategoricalCrossentropy()
-    with tf.GradientTape() as tape:
-        loss = loss_fn(targets, model(inputs, training=True), sample_weight=sample_weight)
-    grads = tape.gradient(loss, model.trainable_weights)
-    return {weight.path: (None if g is None else tf.convert_to_tensor(g).numpy())
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        non_trainable = [v.value for v in model.non_trainable_variables]
+
+        def loss(trainable):
+            outputs, _ = model.stateless_call(trainable, non_trainable, inputs, training=True)
+            return loss_fn(targets, outputs, sample_weight=sample_weight)
+
+        grads = jax.grad(loss)([v.value for v in model.trainable_variables])
+    elif backend == "torch":
+        for weight in model.trainable_weights:
+            weight.value.grad = None
+        loss_fn(targets, model(inputs, training=True), sample_weight=sample_weight).backward()
+        grads = [weight.value.grad for weight in model.trainable_weights]
+    else:
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            loss = loss_fn(targets, model(inputs, training=True), sample_weight=sample_weight)
+        grads = tape.gradient(loss, model.trainable_weights)
+    return {weight.path: (None if g is None else keras.ops.convert_to_numpy(g))
             for weight, g in zip(model.trainable_weights, grads)}
 
 

@@ -2,7 +2,8 @@
 torch too.
 
 `test_cell_suite_passes_on_backend` (markers `backends` and `slow`; minutes on jax, which compiles
-every scan) reruns `tests/cells`, the encoder's and the language model's tests in a fresh
+every scan) reruns `tests/cells`, the encoder's, the language model's and the encoder-decoder's
+(its greedy and beam search included) tests in a fresh
 interpreter with KERAS_BACKEND set, deselecting itself with `-m "not backends"`. It skips, saying
 why, when the backend's package is not installed.
 """
@@ -41,6 +42,7 @@ def test_cell_suite_passes_on_backend(backend):
         "tests/cells",
         "tests/layers/test_encoder.py",
         "tests/models/test_language_model.py",
+        "tests/models/test_encoder_decoder.py",
         "-q",
         "-m",
         "not backends",

@@ -34,9 +34,15 @@ def test_the_vocabulary_holds_start_and_end_and_the_batches_shift_the_target():
 def test_the_generation_report_scores_greedy_beam_and_copying():
     ready = prepared()
     model = ready.training.compile(ready.build_model())
-    identical = [(source, source) for source, _ in PAIRS]  # copying the source is then exact
+    # Copying the source is exact against one of each source's references, so exact for
+    # multi-reference BLEU: the other references (a second target of a source) do not lower it.
+    identical = [(source, source) for source, _ in PAIRS] + [PAIRS[0]]
     report = generation_report(model, identical, ready.vectorizer, DecodingSettings(beam_width=2, examples=2))
     assert report["copy_source"]["bleu"] == 100.0 and report["copy_source"]["chrf"] == 100.0
+    assert (report["sources"], report["references"]) == (4, 5)  # a source shared by two examples is decoded once
+    assert report["examples"][0]["references"] == [PAIRS[0][0], PAIRS[0][1]]
+    single = generation_report(model, [PAIRS[0]], ready.vectorizer, DecodingSettings(beam_width=1, examples=0))
+    assert single["copy_source"]["bleu"] < 100.0  # against its other reference alone, copying is not exact
     assert {"greedy", "beam_2", "signatures", "examples"} <= set(report)
     assert 0.0 <= report["greedy"]["bleu"] < 100.0  # an untrained model does not copy
     assert [example["source"] for example in report["examples"]] == [PAIRS[0][0], PAIRS[1][0]]

@@ -355,8 +355,9 @@ def _search_function(model, beam_width: int, length_penalty: float):
         return search
     import tensorflow as tf
 
-    compiled = tf.function(search, input_signature=[tf.TensorSpec([None, None], tf.int32),
-                                                     tf.TensorSpec([], tf.int32)])
+    # The loops are ops.while_loop already: nothing for AutoGraph to convert.
+    compiled = tf.function(tf.autograph.experimental.do_not_convert(search),
+                           input_signature=[tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([], tf.int32)])
     return lambda ids, max_length: compiled(tf.constant(ids, tf.int32), tf.constant(max_length, tf.int32))
 
 

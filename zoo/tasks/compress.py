@@ -71,10 +71,13 @@ class CompressTask(WordTask):
 def generation_report(model, examples, vectorizer, settings: DecodingSettings) -> dict:
     """Decodes the sources of `(source, target)` examples (greedy and beam search) and scores them.
 
-    BLEU and chrF (sacrebleu, corpus level, one reference each) compare the zoo's tokens: the
-    references go through the run's own tokenizer (lowercased, punctuation split off, as the
-    model reads and writes), so the scores measure the model, not a detokenizer.
-    "copy_source" scores the source itself as the output, the baseline a model must beat.
+    Examples that share a source are one item with several references (SNLI has up to five
+    entailed hypotheses per premise, all correct outputs): each distinct source is decoded once
+    and scored against all its targets (sacrebleu's multi-reference BLEU and chrF, corpus level).
+    The scores compare the zoo's tokens: the references go through the run's own tokenizer
+    (lowercased, punctuation split off, as the model reads and writes), so they measure the
+    model, not a detokenizer. "copy_source" scores the source itself as the output, the baseline
+    a model must beat.
     """
     import sacrebleu
 
@@ -83,33 +86,42 @@ def generation_report(model, examples, vectorizer, settings: DecodingSettings) -
     def as_tokens(texts):  # each text as the model reads it, tokens joined by spaces
         return [" ".join(token.decode("utf-8") for token in row) for row in vectorizer.tokens(texts).to_list()]
 
-    sources = [source for source, _ in examples]
-    references = as_tokens([target for _, target in examples])
-    copies = as_tokens(sources)
+    targets_of: dict[str, list[str]] = {}
+    for source, target in examples:  # first-seen order of the sources
+        targets_of.setdefault(source, []).append(target)
+    sources = list(targets_of)
+    tokenized = {source: as_tokens(targets) for source, targets in targets_of.items()}
+    most = max(len(targets) for targets in targets_of.values())
+    # sacrebleu's reference streams: stream k holds each source's k-th reference, or None.
+    streams = [[tokenized[source][k] if k < len(tokenized[source]) else None for source in sources]
+               for k in range(most)]
     max_length = settings.max_length or None
     outputs = {"greedy": decode(model, sources, vectorizer, beam_width=1, max_length=max_length)}
     if settings.beam_width > 1:
         outputs[f"beam_{settings.beam_width}"] = decode(
             model, sources, vectorizer, beam_width=settings.beam_width, max_length=max_length,
             length_penalty=settings.length_penalty)
-    outputs["copy_source"] = copies
+    outputs["copy_source"] = as_tokens(sources)
 
-    bleu, chrf = sacrebleu.BLEU(tokenize="none"), sacrebleu.CHRF()
+    # force: the zoo's tokens are tokenized on purpose (sacrebleu warns about tokenized periods).
+    bleu, chrf = sacrebleu.BLEU(tokenize="none", force=True), sacrebleu.CHRF()
 
     def scores(hypotheses):
         words = sum(len(text.split()) for text in hypotheses) / max(1, len(hypotheses))
-        return {"bleu": round(bleu.corpus_score(hypotheses, [references]).score, 2),
-                "chrf": round(chrf.corpus_score(hypotheses, [references]).score, 2),
+        return {"bleu": round(bleu.corpus_score(hypotheses, streams).score, 2),
+                "chrf": round(chrf.corpus_score(hypotheses, streams).score, 2),
                 "words_per_output": round(words, 2)}
 
     report = {name: scores(hypotheses) for name, hypotheses in outputs.items()}
     report["signatures"] = {"bleu": str(bleu.get_signature()), "chrf": str(chrf.get_signature())}
+    references = [reference for source in sources for reference in tokenized[source]]
+    report["sources"], report["references"] = len(sources), len(references)
     report["reference_words_per_sentence"] = round(sum(len(r.split()) for r in references) / max(1, len(references)), 2)
     report["beam_width"], report["length_penalty"] = settings.beam_width, settings.length_penalty
     report["examples"] = [
-        {"source": sources[index], "reference": examples[index][1],
+        {"source": sources[index], "references": targets_of[sources[index]],
          **{name: outputs[name][index] for name in outputs if name != "copy_source"}}
-        for index in range(min(settings.examples, len(examples)))]
+        for index in range(min(settings.examples, len(sources)))]
     return report
 
 
