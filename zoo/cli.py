@@ -66,7 +66,12 @@ def command_train(args) -> int:
     from zoo.tasks import load_recipe, train
 
     recipe = load_recipe(args.recipe)  # read as configuration, not executed
-    _, run_dir = train(recipe, runs=args.runs, overrides=args.set, dataset=args.dataset)
+    _, run_dir = train(recipe, runs=args.runs, overrides=args.set, dataset=args.dataset,
+                       distribute=args.distribute)
+    from zoo.distribute import is_chief
+
+    if args.export and not is_chief(args.distribute):
+        return 0  # a non-chief worker: the chief exports
     if args.export:
         from zoo.export.saved_model import export_run
 
@@ -235,6 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--export", nargs="?", const="saved_models", default=None, metavar="ROOT",
                        help="after training, export a SavedModel serving raw text under ROOT "
                             "(default ./saved_models/<run name>/<next version>/)")
+    train.add_argument("--distribute", choices=("none", "mirrored", "multi_worker"), default="none",
+                       help="mirrored: this machine's GPUs (or CPU) in sync; multi_worker: the machines "
+                            "TF_CONFIG lists, each running this command (default none)")
     train.set_defaults(handler=command_train)
     tune = subcommands.add_parser(
         "tune", help="search around a recipe with keras-tuner; writes ./tuning/<recipe>/ and prints "

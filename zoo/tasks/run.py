@@ -47,7 +47,8 @@ def show_training_path() -> None:
     logger.setLevel(logging.INFO)
 
 
-def train(recipe, runs="runs", overrides=(), dataset: str | None = None, verbose: int | None = None):
+def train(recipe, runs="runs", overrides=(), dataset: str | None = None, verbose: int | None = None,
+          distribute: str = "none"):
     """Trains a recipe: prepares its task's data, fits with early stopping on dev, evaluates on
     test and writes the run folder `runs/<recipe name>` (resumed when unfinished, else the next
     free `runs/<recipe name>-N`). Returns `(metrics, run_dir)`.
@@ -58,18 +59,31 @@ def train(recipe, runs="runs", overrides=(), dataset: str | None = None, verbose
         overrides: `--set key=value` assignments applied to the recipe (recorded in `recipe.json`).
         dataset: another dataset name than the recipe's (recorded too).
         verbose: Keras' fit verbosity (default: a progress bar in a terminal, else a line per epoch).
+        distribute: "none", "mirrored" (this machine's devices) or "multi_worker" (the machines
+            of `TF_CONFIG`); see `zoo.distribute`. A non-chief worker writes its copy of the run
+            into `runs/.workers/` and removes it when done; its returned folder is that copy.
     """
+    import contextlib
+
+    import keras
+
+    from zoo import distribute as distribution
+
     from zoo.tasks.recipe import load_recipe
     from zoo.tasks.registry import get
     from zoo.training import choose_run_dir, encoders, fit_evaluate_save, write_json
 
+    # First: TensorFlow refuses a multi-worker strategy once other ops have run.
+    strategy = distribution.make_strategy(distribute)
     written = load_recipe(recipe)
     recipe = written.with_overrides(overrides, dataset)
     task = get(recipe.task)
-    run_dir = choose_run_dir(runs, recipe.name)
+    chief = distribution.is_chief(distribute)
+    run_dir = choose_run_dir(runs, recipe.name) if chief else distribution.worker_run_dir(runs, recipe.name)
     print(f"== zoo train {recipe.name}: the {task.name} task on {recipe.dataset} -> {run_dir}")
     print(f"   recipe:   {recipe.path or '(in code)'}" + (f", with --set {' '.join(overrides)}" if overrides else ""))
     show_training_path()
+    print("   " + distribution.describe(distribute, strategy, recipe.training.batch_size))
 
     prepared = task.prepare(recipe.model, recipe.training, recipe.settings, recipe.dataset)
     print("   model:    " + prepared.model_config.to_json(indent=None))
@@ -88,7 +102,11 @@ def train(recipe, runs="runs", overrides=(), dataset: str | None = None, verbose
         print(oov_summary(prepared.oov, prepared.model_config.pretrained_rows))
         extra["oov_tokens"] = {**prepared.oov, "pretrained_words_added": prepared.model_config.pretrained_rows}
 
-    model = recipe.training.compile(prepared.build_model())
+    # The config's seed fixes every draw of the run (the initializers that take no seed of their
+    # own too): the same recipe and seed train the same model, on every worker alike.
+    keras.utils.set_random_seed(prepared.model_config.seed)
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        model = recipe.training.compile(prepared.build_model())
     # The one-line training path was printed; the detail of each encoder's path goes on record.
     write_json(run_dir / RECIPE_FILE, {
         **json.loads((run_dir / RECIPE_FILE).read_text()),
@@ -96,10 +114,16 @@ def train(recipe, runs="runs", overrides=(), dataset: str | None = None, verbose
     save_config(run_dir, prepared.model_config)
     save_vectorizer(run_dir, prepared.vectorizer)
     batches = prepared.batches()
+    if strategy is not None:
+        batches = {split: distribution.shard_by_data(dataset) for split, dataset in batches.items()}
     metrics = fit_evaluate_save(
         model, batches["train"], batches["dev"], batches["test"], run_dir, recipe.training, extra,
         verbose=verbose, after_evaluation=lambda trained, values: task.after_evaluation(prepared, trained, values))
     print("== test: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics["test"].items() if isinstance(v, float)))
+    if not chief:
+        distribution.remove_worker_run_dir(run_dir)
+        print(f"== worker done; the chief's run folder holds the run ({run_dir} removed)")
+        return metrics, run_dir
     print(f"== saved in {run_dir}")
     return metrics, run_dir
 
