@@ -195,3 +195,39 @@ def test_two_workers_train_like_one(tmp_path):
     assert alone < 0.6  # it learned (0.69 is chance), so the comparison below says something
     print(f"final training loss: 2 workers {distributed:.6f}, 1 worker {alone:.6f}")
     assert abs(distributed - alone) <= 0.05 * alone, (distributed, alone)
+
+
+def test_a_killed_cluster_resumes_from_the_last_backup(tmp_path):
+    """Two workers; after the first epoch's backup, worker 1 is killed (SIGKILL) mid-epoch and so,
+    as a multi-worker cluster restarts as a whole, is the chief; restarted with the same command,
+    both resume from the epoch-1 backup (no "Epoch 1/3" again) and the run completes."""
+    import signal
+    import time
+
+    ports = free_ports(2)
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
+    runs = tmp_path / "runs"
+    settings = [*SETTINGS, "--set", "epochs=3", "--set", "batch_size=4"]  # 48 steps an epoch
+    argv = ["train", "sentiment", "--runs", str(runs), *settings, "--distribute", "multi_worker"]
+    environments = [environment(TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}))
+                    for index in range(2)]
+    workers = [start(argv, env) for env in environments]
+    history = runs / "sentiment" / "history.csv"
+    deadline = time.time() + 240
+    while time.time() < deadline and not (history.exists() and len(history.read_text().splitlines()) >= 2):
+        assert all(worker.poll() is None for worker in workers), "a worker stopped before the first epoch ended"
+        time.sleep(0.05)
+    assert history.exists(), "no epoch finished within 240 s"
+    workers[1].send_signal(signal.SIGKILL)
+    workers[0].send_signal(signal.SIGKILL)
+    for worker in workers:
+        worker.communicate(timeout=60)
+    finished_before = len(history.read_text().splitlines()) - 1
+    assert finished_before < 3 and not (runs / "sentiment" / "metrics.json").exists()
+
+    restarted = [start(argv, env) for env in environments]
+    outputs = [finish(worker) for worker in restarted]
+    assert "Epoch 1/3" not in outputs[0] and f"Epoch {finished_before + 1}/3" in outputs[0]
+    metrics = json.loads((runs / "sentiment" / "metrics.json").read_text())
+    assert metrics["epochs"] == 3
+    assert [row.split(",")[0] for row in history.read_text().splitlines()[1:]] == ["0", "1", "2"]

@@ -337,7 +337,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and getattr(args, "command", None) == "predict" and not any(item.startswith("-") for item in extra):
+        # argparse stops reading the texts at the first option (`zoo predict DIR --greedy TEXT`):
+        # the inputs after it are texts too, in the order typed.
+        args.texts = list(args.texts) + extra
+    elif extra:
+        parser.parse_args(argv)  # argparse's own "unrecognized arguments" error and exit code
     if getattr(args, "handler", None) is None:
         parser.print_help()
         return 0

@@ -14,7 +14,8 @@ the tf.data pipeline (bucketing included) is the same on every worker and sharde
 multi-worker conventions for files: the chief (worker 0 when the cluster names no "chief") writes
 the run folder, metrics and export; every other worker writes the same files into a folder of its
 own (`runs/.workers/<run>-<type>-<index>/`, kept between restarts so that its backup can resume,
-removed when its run finishes).
+removed when its run finishes). On a restart, a worker that can see the chief's run folder (a
+shared filesystem) resumes from the chief's backup, so that the whole cluster resumes at one epoch.
 """
 from __future__ import annotations
 
@@ -115,6 +116,19 @@ def worker_run_dir(runs, name: str) -> Path:
     folder = Path(runs) / WORKERS_FOLDER / f"{name}-{kind}-{index}"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def adopt_chief_backup(chief_run_dir: Path, worker_dir: Path) -> bool:
+    """Where the chief's run folder is reachable (a shared filesystem), a restarting worker
+    resumes from the chief's backup, not its own: a cluster killed between the chief's and a
+    worker's end-of-epoch backups would otherwise resume at different epochs, and its collective
+    steps would no longer pair up. Returns whether the chief's backup was taken."""
+    chief_backup, own_backup = Path(chief_run_dir) / "backup", Path(worker_dir) / "backup"
+    if not chief_backup.is_dir() or not any(chief_backup.iterdir()):
+        return False
+    shutil.rmtree(own_backup, ignore_errors=True)
+    shutil.copytree(chief_backup, own_backup)
+    return True
 
 
 def remove_worker_run_dir(run_dir: Path) -> None:

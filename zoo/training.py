@@ -263,17 +263,18 @@ class TrainingConfig(JSONConfig):
                                 jit_compile=self.jit_compile)
 
 
-def choose_run_dir(root: str | Path, task: str) -> Path:
+def choose_run_dir(root: str | Path, task: str, create: bool = True) -> Path:
     """`root/task`, resumed if it holds an unfinished run, else the first `root/task-N` that is free.
 
-    A finished run (one with `metrics.json`) is never overwritten.
+    A finished run (one with `metrics.json`) is never overwritten. `create=False` only names it.
     """
     root = Path(root)
     candidate, number = root / task, 1
     while (candidate / "metrics.json").exists():
         number += 1
         candidate = root / f"{task}-{number}"
-    candidate.mkdir(parents=True, exist_ok=True)
+    if create:
+        candidate.mkdir(parents=True, exist_ok=True)
     return candidate
 
 

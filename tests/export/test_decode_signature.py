@@ -83,5 +83,8 @@ def test_zoo_predict_decodes_from_the_export_and_the_run_folder(seq2seq_export, 
         in_process = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
         assert [r["output"] for r in served] == [r["output"] for r in in_process]
         np.testing.assert_allclose([r["score"] for r in served], [r["score"] for r in in_process], atol=1e-4)
+    # Options between the folder and the texts (argparse alone would stop reading texts there).
+    assert cli.main(["predict", str(seq2seq_export.path), "--greedy", "--json", *SOURCES[:3]]) == 0
+    assert [json.loads(line)["output"] for line in capsys.readouterr().out.splitlines()] == [r["output"] for r in served]
     assert cli.main(["predict", str(seq2seq_export.path), "great", "--max-length", "-3"]) == 2
     assert "max_length must be in" in capsys.readouterr().err

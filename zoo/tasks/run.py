@@ -80,6 +80,8 @@ def train(recipe, runs="runs", overrides=(), dataset: str | None = None, verbose
     task = get(recipe.task)
     chief = distribution.is_chief(distribute)
     run_dir = choose_run_dir(runs, recipe.name) if chief else distribution.worker_run_dir(runs, recipe.name)
+    if not chief and distribution.adopt_chief_backup(choose_run_dir(runs, recipe.name, create=False), run_dir):
+        print("   resuming from the chief's backup (the cluster resumes at one epoch)")
     print(f"== zoo train {recipe.name}: the {task.name} task on {recipe.dataset} -> {run_dir}")
     print(f"   recipe:   {recipe.path or '(in code)'}" + (f", with --set {' '.join(overrides)}" if overrides else ""))
     show_training_path()
