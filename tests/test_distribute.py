@@ -15,6 +15,9 @@ import pytest
 
 from zoo import distribute
 
+# The tests in worker subprocesses (about 2 minutes in all) run with -m distributed (.ci/run does).
+distributed = pytest.mark.distributed
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # One step of plain SGD on one device and on two mirrored replicas, from the same weights, on
@@ -140,6 +143,7 @@ def test_settings_are_checked_with_a_clear_error(monkeypatch):
     assert not distribute.is_chief("multi_worker") and distribute.is_chief("none")
 
 
+@distributed
 def test_mirrored_replicas_take_the_same_step_as_one_device():
     """Every recurrent path (the fused LSTM's hand-written gradient included) under
     MirroredStrategy over two logical CPU devices: the same weights after one step (1e-5)."""
@@ -153,6 +157,7 @@ def test_mirrored_replicas_take_the_same_step_as_one_device():
         assert numbers["difference"] < 1e-5, (path, numbers)  # ... the same on one device and two
 
 
+@distributed
 def test_zoo_train_mirrored_over_two_devices(tmp_path):
     process = start(["train", "sentiment", "--runs", str(tmp_path), *SETTINGS, "--distribute", "mirrored"],
                     environment(), logical_cpus=True)
@@ -161,6 +166,7 @@ def test_zoo_train_mirrored_over_two_devices(tmp_path):
     assert (tmp_path / "sentiment" / "metrics.json").exists() and (tmp_path / "sentiment" / "model.keras").exists()
 
 
+@distributed
 def test_two_workers_train_like_one(tmp_path):
     """Two processes under MultiWorkerMirroredStrategy (TF_CONFIG per process, 127.0.0.1, free
     ports): both finish, the chief's run folder is complete and exported, the worker leaves
@@ -197,6 +203,7 @@ def test_two_workers_train_like_one(tmp_path):
     assert abs(distributed - alone) <= 0.05 * alone, (distributed, alone)
 
 
+@distributed
 def test_a_killed_cluster_resumes_from_the_last_backup(tmp_path):
     """Two workers; after the first epoch's backup, worker 1 is killed (SIGKILL) mid-epoch and so,
     as a multi-worker cluster restarts as a whole, is the chief; restarted with the same command,
