@@ -129,3 +129,34 @@ def test_monitor_chooses_what_early_stopping_and_the_plateau_watch():
     assert history.history["val_loss"][1] < history.history["val_loss"][0]
     assert len(history.epoch) == 2
     assert [round(float(r), 4) for r in history.history["learning_rate"]] == [0.1, 0.1]
+
+
+def test_a_non_finite_loss_stops_at_once_names_the_step_and_keeps_the_run_unfinished(tmp_path, monkeypatch, capsys):
+    """A learning rate of 1e300 (infinite in float32; plain SGD, no clipping) sends the loss to NaN within a few
+    steps: training stops there, says where, marks the folder failed, saves no model or metrics;
+    the same folder then trains normally with a sane rate."""
+    import json
+
+    import zoo.data
+    from zoo.cli import main
+    from zoo.data import TaskData
+
+    data = TaskData("tiny", "classification", train=[("good film", 1), ("bad film", 0)] * 32,
+                    dev=[("good", 1), ("bad", 0)], test=[("good", 1), ("bad", 0)], label_names=("neg", "pos"))
+    monkeypatch.setattr(zoo.data, "load", lambda name, **kwargs: data)
+    common = ["--runs", str(tmp_path), "--set", "embedding_mode=learned", "--set", "embedding_dim=4",
+              "--set", "encoder.units=4", "--set", "pretrained_words=0", "--set", "batch_size=4",
+              "--set", "optimizer=sgd", "--set", "clipnorm=0"]
+    assert main(["train", "sentiment", *common, "--set", "learning_rate=1e300", "--set", "epochs=2"]) == 2
+    error = capsys.readouterr().err
+    assert "the training loss became" in error and "at epoch 1, step" in error
+    run = tmp_path / "sentiment"
+    assert json.loads((run / "failed.json").read_text())["error"].startswith("the training loss became")
+    assert not (run / "metrics.json").exists() and not (run / "model.keras").exists()
+    # Another learning rate in the same folder is refused (it would resume from the backup) ...
+    assert main(["train", "sentiment", *common, "--set", "learning_rate=0.1", "--set", "epochs=2"]) == 2
+    assert "unfinished run with other settings" in capsys.readouterr().err
+    # ... a fresh folder trains.
+    assert main(["train", "sentiment", *common, "--runs", str(tmp_path / "fresh"), "--set", "learning_rate=0.1",
+                 "--set", "epochs=1"]) == 0
+    assert not (tmp_path / "fresh" / "sentiment" / "failed.json").exists()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import logging
 import sys
 import time
@@ -142,6 +143,34 @@ def early_stopping(training: "TrainingConfig", restore_best_weights: bool = True
                                          restore_best_weights=restore_best_weights)
 
 
+class NonFiniteLoss(RuntimeError):
+    """Training stopped on a NaN or infinite loss (`StopOnNonFiniteLoss`)."""
+
+
+class StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Stops training at the first batch whose loss is NaN or infinite, by raising
+    `NonFiniteLoss` naming the epoch and step.
+
+    Raising (not `stop_training`, which lets the epoch end) keeps the epoch-end callbacks from
+    running on the broken weights: the backup keeps the last finished epoch, and no model or
+    metrics are saved as a finished run.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            raise NonFiniteLoss(
+                f"the training loss became {float(loss)} at epoch {self.epoch + 1}, step {batch + 1}: "
+                f"training stopped (try a lower learning_rate or a clipnorm)")
+
+
 class WarmupCosine(keras.callbacks.Callback):
     """Sets the learning rate at each epoch's start: a linear warm-up over `warmup_epochs` to
     `peak`, then a cosine decay to zero at the end of epoch `epochs` (epoch-level, so it needs no
@@ -263,6 +292,9 @@ class TrainingConfig(JSONConfig):
                                 jit_compile=self.jit_compile)
 
 
+FAILED_FILE = "failed.json"
+
+
 def choose_run_dir(root: str | Path, task: str, create: bool = True) -> Path:
     """`root/task`, resumed if it holds an unfinished run, else the first `root/task-N` that is free.
 
@@ -282,6 +314,7 @@ def callbacks(run_dir: Path, training: TrainingConfig) -> list:
     """Early stopping on the dev split (`training.monitor`), the learning-rate schedule, resumable
     epochs, TensorBoard logs and a CSV history (with the learning rate of each epoch)."""
     return [
+        StopOnNonFiniteLoss(),  # first: nothing else sees the broken step
         early_stopping(training),
         *schedule_callbacks(training),
         # Saves the state at each epoch end; a killed run restarts from the last finished epoch.
@@ -351,11 +384,18 @@ def fit_evaluate_save(
         # A live progress bar in a terminal; one line per epoch in a log file or CI.
         verbose = 1 if sys.stdout.isatty() else 2
     started = time.time()
-    history = model.fit(
-        train, validation_data=dev, epochs=training.epochs, callbacks=callbacks(run_dir, training),
-        shuffle=False,  # the tf.data pipeline shuffles (seeded), Keras cannot shuffle a Dataset
-        verbose=verbose,
-    )
+    try:
+        history = model.fit(
+            train, validation_data=dev, epochs=training.epochs, callbacks=callbacks(run_dir, training),
+            shuffle=False,  # the tf.data pipeline shuffles (seeded), Keras cannot shuffle a Dataset
+            verbose=verbose,
+        )
+    except NonFiniteLoss as error:
+        # The run folder says it failed; no metrics.json claims a finished run, no model is saved.
+        write_json(run_dir / FAILED_FILE, {"error": str(error), "backup": "the last finished epoch's, kept"})
+        raise ValueError(f"{error}; {run_dir / FAILED_FILE} records it, the backup of the last finished "
+                         f"epoch is kept") from None
+    (run_dir / FAILED_FILE).unlink(missing_ok=True)  # a rerun that finished mends an earlier failure
     wall_time = time.time() - started
     test_metrics = model.evaluate(test, return_dict=True, verbose=0)
     model.save(run_dir / "model.keras")
