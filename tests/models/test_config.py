@@ -115,3 +115,16 @@ def test_char_features_are_set_from_the_command_line():
         with_overrides(config, ["char_features=3"])
     with pytest.raises(ValueError, match="CharFeaturesConfig.filters must be a positive integer"):
         with_overrides(config, ["char_features.filters=0"])
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_non_finite_numbers_are_refused_in_every_config(value):
+    from zoo.tasks import CharLMSettings, DecodingSettings
+    from zoo.training import TrainingConfig
+
+    cases = [(TrainingConfig, "learning_rate"), (TrainingConfig, "clipnorm"), (models.EncoderConfig, "dropout"),
+             (models.AcceptorConfig, "dropout"), (DecodingSettings, "length_penalty"),
+             (CharLMSettings, "sample_temperature")]
+    for make, field in cases:
+        with pytest.raises(ValueError, match=rf"{make.__name__}\.{field} must be a finite number"):
+            make(**{field: value})

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import typing
 from typing import Any
 
@@ -29,6 +30,8 @@ def _check_types(config) -> None:
             _fail(owner, field.name, value, "an int")
         elif expected is float and (isinstance(value, bool) or not isinstance(value, (int, float))):
             _fail(owner, field.name, value, "a number")
+        elif expected is float and not math.isfinite(value):
+            _fail(owner, field.name, value, "a finite number (not NaN or infinite)")
         elif expected is str and not isinstance(value, str):
             _fail(owner, field.name, value, "a string")
 
