@@ -160,3 +160,66 @@ def test_a_non_finite_loss_stops_at_once_names_the_step_and_keeps_the_run_unfini
     assert main(["train", "sentiment", *common, "--runs", str(tmp_path / "fresh"), "--set", "learning_rate=0.1",
                  "--set", "epochs=1"]) == 0
     assert not (tmp_path / "fresh" / "sentiment" / "failed.json").exists()
+
+
+KILLED_AFTER_THE_LAST_EPOCH = r'''
+import os, sys
+import keras
+import zoo.data, zoo.training
+from zoo.data import TaskData
+data = TaskData("tiny", "classification", train=[("good film", 1), ("bad film", 0), ("a good one", 1), ("a bad one", 0)] * 16,
+                dev=[("good", 1), ("bad", 0)], test=[("good", 1), ("bad", 0)], label_names=("neg", "pos"))
+zoo.data.load = lambda name, **kwargs: data
+
+class KillAfterTheLastEpoch(keras.callbacks.Callback):  # after every epoch-end callback, before the final save
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == int(sys.argv[2]):
+            os._exit(3)
+
+original = zoo.training.callbacks
+zoo.training.callbacks = lambda run_dir, training: original(run_dir, training) + [KillAfterTheLastEpoch()]
+from zoo.cli import main
+main(["train", "sentiment", "--runs", sys.argv[1], "--set", "embedding_mode=learned", "--set", "embedding_dim=4",
+      "--set", "encoder.units=4", "--set", "pretrained_words=0", "--set", "batch_size=8", "--set", "epochs=" + sys.argv[2],
+      "--set", "learning_rate=0.05", "--set", "patience=5"])
+'''
+
+
+def test_a_run_killed_after_its_last_epoch_finishes_from_its_backup_with_the_best_weights(tmp_path, monkeypatch):
+    import json
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    import zoo
+    import zoo.data
+    from zoo.cli import main
+    from zoo.data import TaskData
+    from zoo.training import read_history
+
+    completed = subprocess.run([sys.executable, "-c", KILLED_AFTER_THE_LAST_EPOCH, str(tmp_path), "3"],
+                               capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 3, completed.stdout[-2000:] + completed.stderr[-2000:]
+    run = tmp_path / "sentiment"
+    assert not (run / "metrics.json").exists() and (run / "best.weights.h5").exists()
+    rows = read_history(run / "history.csv")
+    assert len(rows) == 3
+    best_epoch = int(np.argmin([float(row["val_loss"]) for row in rows]))
+
+    # The rerun, as a user types it, trains no more epochs: it finishes from the backup.
+    data = TaskData("tiny", "classification", train=[("good film", 1), ("bad film", 0), ("a good one", 1), ("a bad one", 0)] * 16,
+                    dev=[("good", 1), ("bad", 0)], test=[("good", 1), ("bad", 0)], label_names=("neg", "pos"))
+    monkeypatch.setattr(zoo.data, "load", lambda name, **kwargs: data)
+    assert main(["train", "sentiment", "--runs", str(tmp_path), "--set", "embedding_mode=learned", "--set",
+                 "embedding_dim=4", "--set", "encoder.units=4", "--set", "pretrained_words=0", "--set", "batch_size=8",
+                 "--set", "epochs=3", "--set", "learning_rate=0.05", "--set", "patience=5"]) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["epochs"] == 3 and len(read_history(run / "history.csv")) == 3  # no epoch trained again
+    # The saved model holds the best epoch's weights (the best.weights.h5 written at that epoch).
+    finished = zoo.load(run)
+    best = zoo.load(run)
+    best.load_weights(run / "best.weights.h5")
+    for a, b in zip(finished.get_weights(), best.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert abs(metrics["test"]["loss"] - float(rows[best_epoch]["val_loss"])) < 1e-4  # dev = test here

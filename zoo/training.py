@@ -143,6 +143,59 @@ def early_stopping(training: "TrainingConfig", restore_best_weights: bool = True
                                          restore_best_weights=restore_best_weights)
 
 
+BEST_WEIGHTS_FILE = "best.weights.h5"
+
+
+class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+    """Keras' `EarlyStopping` (with `restore_best_weights`) whose state survives a killed run.
+
+    Every new best epoch's weights are also written to `run_dir/best.weights.h5` (a temporary
+    file, then a rename: never half a file). When a run resumes from its backup, the best value,
+    its epoch and the patience used so far are read back from the run's `history.csv`, and the
+    best weights from that file: a run killed after its last epoch, or after the best epoch and
+    before stopping, still ends with the best epoch's weights, not the last ones.
+    """
+
+    def __init__(self, run_dir: Path, training: "TrainingConfig"):
+        super().__init__(monitor=training.monitor, mode=MONITORS[training.monitor],
+                         patience=training.patience, restore_best_weights=True)
+        self.run_dir = Path(run_dir)
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        rows = read_history(self.run_dir / "history.csv")
+        values = [float(row[self.monitor]) for row in rows if row.get(self.monitor) not in (None, "")]
+        best_file = self.run_dir / BEST_WEIGHTS_FILE
+        if not values or not best_file.exists():
+            return
+        choose = min if MONITORS[self.monitor] == "min" else max
+        self.best = choose(values)
+        self.best_epoch = values.index(self.best)
+        self.wait = len(values) - 1 - self.best_epoch
+        current = self.model.get_weights()
+        self.model.load_weights(best_file)
+        self.best_weights = self.model.get_weights()
+        self.model.set_weights(current)
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        if self.best_epoch == epoch and self.best_weights is not None:
+            partial = self.run_dir / ("partial-" + BEST_WEIGHTS_FILE)
+            self.model.save_weights(partial)
+            partial.replace(self.run_dir / BEST_WEIGHTS_FILE)
+
+
+def read_history(path: Path) -> list[dict]:
+    """The rows of a run's `history.csv` (one per finished epoch), or [] when there is none."""
+    import csv
+
+    path = Path(path)
+    if not path.exists():
+        return []
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
 class NonFiniteLoss(RuntimeError):
     """Training stopped on a NaN or infinite loss (`StopOnNonFiniteLoss`)."""
 
@@ -315,7 +368,7 @@ def callbacks(run_dir: Path, training: TrainingConfig) -> list:
     epochs, TensorBoard logs and a CSV history (with the learning rate of each epoch)."""
     return [
         StopOnNonFiniteLoss(),  # first: nothing else sees the broken step
-        early_stopping(training),
+        ResumableEarlyStopping(run_dir, training),
         *schedule_callbacks(training),
         # Saves the state at each epoch end; a killed run restarts from the last finished epoch.
         keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
@@ -385,7 +438,7 @@ def fit_evaluate_save(
         verbose = 1 if sys.stdout.isatty() else 2
     started = time.time()
     try:
-        history = model.fit(
+        model.fit(
             train, validation_data=dev, epochs=training.epochs, callbacks=callbacks(run_dir, training),
             shuffle=False,  # the tf.data pipeline shuffles (seeded), Keras cannot shuffle a Dataset
             verbose=verbose,
@@ -402,8 +455,8 @@ def fit_evaluate_save(
     plot_curves(run_dir / "history.csv", run_dir / "curves.png")
     metrics = {
         "test": {name: float(value) for name, value in test_metrics.items()},
-        # Epochs trained in all: a run resumed by BackupAndRestore starts past epoch 0.
-        "epochs": history.epoch[-1] + 1 if history.epoch else 0,
+        # Epochs trained in all, before and after any restart (one history row per epoch).
+        "epochs": len(read_history(run_dir / "history.csv")),
         "wall_time_seconds": round(wall_time, 1),
         "parameters": int(model.count_params()),
         **(extra_metrics or {}),
