@@ -223,3 +223,26 @@ def test_a_run_killed_after_its_last_epoch_finishes_from_its_backup_with_the_bes
     for a, b in zip(finished.get_weights(), best.get_weights()):
         np.testing.assert_array_equal(a, b)
     assert abs(metrics["test"]["loss"] - float(rows[best_epoch]["val_loss"])) < 1e-4  # dev = test here
+
+
+def test_a_damaged_backup_is_discarded_saying_so(tmp_path, capsys):
+    import subprocess
+    import sys
+
+    from zoo.training import check_backup, read_history
+
+    completed = subprocess.run([sys.executable, "-c", KILLED_AFTER_THE_LAST_EPOCH, str(tmp_path), "3"],
+                               capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 3, completed.stderr[-2000:]
+    run = tmp_path / "sentiment"
+    latest = run / "backup" / "latest.weights.h5"
+    latest.write_bytes(latest.read_bytes()[: latest.stat().st_size // 2])  # killed while writing it
+    assert check_backup(run) == 2  # the backup before it: 2 epochs
+    assert "is damaged" in capsys.readouterr().out and len(read_history(run / "history.csv")) == 2
+    for damaged in (latest, run / "backup" / "latest.weights.h5.bkp"):
+        damaged.write_bytes(b"not hdf5")
+    assert check_backup(run) == 0
+    printed = capsys.readouterr().out
+    assert "no earlier backup reads" in printed and "training starts fresh" in printed
+    assert (run / "backup.discarded-1").is_dir() and not (run / "backup").exists()
+    assert read_history(run / "history.csv") == []

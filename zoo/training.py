@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import shutil
 import logging
 import sys
 import time
@@ -144,6 +145,60 @@ def early_stopping(training: "TrainingConfig", restore_best_weights: bool = True
 
 
 BEST_WEIGHTS_FILE = "best.weights.h5"
+
+
+def unreadable_weights(path: Path) -> str | None:
+    """Why a `.weights.h5` file cannot be read back (truncated, half-written, not HDF5), or None
+    when every array in it reads."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as handle:
+            arrays = []
+            handle.visititems(lambda name, item: arrays.append(item) if isinstance(item, h5py.Dataset) else None)
+            for array in arrays:
+                array[()]
+    except Exception as error:  # h5py raises OSError, KeyError or RuntimeError for damaged files
+        return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else 'unreadable'}"
+    return None
+
+
+def check_backup(run_dir: Path) -> int:
+    """Before a run resumes: the epochs its backup holds (0: none), after checking it.
+
+    A backup that does not read back whole (a run killed while writing it, a damaged disk) is
+    discarded with a line that names it: the run resumes from the backup before it (Keras'
+    `double_checkpoint` keeps two), or, when none reads, the backup folder is moved aside
+    (`backup.discarded-<n>`) and the run starts fresh, saying so. `history.csv` keeps the rows of
+    the epochs the backup holds only (the others are trained again).
+    """
+    folder = Path(run_dir) / "backup"
+    latest, metadata = folder / "latest.weights.h5", folder / "training_metadata.json"
+    previous, previous_metadata = Path(f"{latest}.bkp"), Path(f"{metadata}.bkp")
+    if latest.exists() and (reason := unreadable_weights(latest)):
+        if previous.exists() and not unreadable_weights(previous):
+            print(f"   backup {latest} is damaged ({reason}): discarded; resuming from the one before it")
+            shutil.copyfile(previous, latest)
+            if previous_metadata.exists():
+                shutil.copyfile(previous_metadata, metadata)
+            else:
+                metadata.unlink(missing_ok=True)
+        else:
+            number = 1
+            while (aside := folder.with_name(f"{folder.name}.discarded-{number}")).exists():
+                number += 1
+            folder.rename(aside)
+            print(f"   backup {latest} is damaged ({reason}) and no earlier backup reads: moved to {aside}; "
+                  f"training starts fresh")
+    epochs = 0
+    if latest.exists() and metadata.exists():
+        epochs = int(json.loads(metadata.read_text())["epoch"])
+    history = Path(run_dir) / "history.csv"
+    if history.exists():
+        lines = history.read_text().splitlines(keepends=True)
+        if len(lines) > epochs + 1:  # the header, then one row per epoch
+            history.write_text("".join(lines[: epochs + 1]) if epochs else "")
+    return epochs
 
 
 class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
@@ -371,7 +426,8 @@ def callbacks(run_dir: Path, training: TrainingConfig) -> list:
         ResumableEarlyStopping(run_dir, training),
         *schedule_callbacks(training),
         # Saves the state at each epoch end; a killed run restarts from the last finished epoch.
-        keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
+        # double_checkpoint: the backup before the latest stays, for `check_backup`.
+        keras.callbacks.BackupAndRestore(str(run_dir / "backup"), double_checkpoint=True),
         keras.callbacks.TensorBoard(str(run_dir / "logs")),
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
     ]
@@ -436,6 +492,7 @@ def fit_evaluate_save(
     if verbose is None:
         # A live progress bar in a terminal; one line per epoch in a log file or CI.
         verbose = 1 if sys.stdout.isatty() else 2
+    check_backup(run_dir)
     started = time.time()
     try:
         model.fit(
