@@ -135,3 +135,18 @@ def test_empty_batches_of_every_kind(transducer_export, pair_export, lm_export):
     assert serve(transducer_export, text=nothing)["tags"].shape[0] == 0
     assert serve(pair_export, premise=nothing, hypothesis=nothing)["label"].shape == (0,)
     assert serve(lm_export, prefix=nothing)["probabilities"].shape[0] == 0
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--top", "-1"], "--top must be a positive number"),
+    (["--top", "0"], "--top must be a positive number"),
+    (["--generate", "-3"], "length must be in [0, 10000], got] [-3]"),
+    (["--generate", "20000"], "length must be in [0, 10000], got] [20000]"),
+    (["--generate", "5", "--temperature", "nan"], "temperature must be a finite number >= 0"),
+])
+def test_zoo_predict_refuses_bad_language_model_options_in_one_line(lm_export, capsys, arguments, message):
+    from zoo import cli
+
+    assert cli.main(["predict", str(lm_export.path), "And God", *arguments]) == 2
+    error = capsys.readouterr().err
+    assert message in error and len(error.strip().splitlines()) == 1, error

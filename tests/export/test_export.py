@@ -248,3 +248,28 @@ def test_the_export_serves_the_folded_inference_model(tmp_path):
     ids = {"premise": vectorizer.vectorize(texts, ragged=False),
            "hypothesis": vectorizer.vectorize(texts[::-1], ragged=False)}
     np.testing.assert_allclose(out["probabilities"].numpy(), np.asarray(model(ids, training=False)), atol=1e-5)
+
+
+def test_stale_temporary_folders_go_fresh_ones_stay(tmp_path):
+    import os
+    import time
+
+    from zoo.export.saved_model import remove_stale_temporaries
+
+    stale, fresh = tmp_path / ".tmp-3-killed", tmp_path / ".tmp-4-writing"
+    stale.mkdir()
+    fresh.mkdir()
+    (tmp_path / "1").mkdir()
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(stale, (two_days_ago, two_days_ago))
+    assert remove_stale_temporaries(tmp_path) == [stale]
+    assert fresh.is_dir() and (tmp_path / "1").is_dir() and not stale.exists()
+
+
+@pytest.mark.parametrize("name", ["..", "../outside", "a/b", "."])
+def test_a_served_name_cannot_leave_the_export_root(acceptor_export, tmp_path, capsys, name):
+    from zoo import cli
+
+    assert cli.main(["export", str(acceptor_export.run_dir), "--root", str(tmp_path / "root"), "--name", name]) == 2
+    assert "--name must be a plain folder name" in capsys.readouterr().err
+    assert not (tmp_path / "outside").exists()

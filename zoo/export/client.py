@@ -202,6 +202,8 @@ def predict(path, texts: Sequence = (), file: str | None = None, pair: bool = Fa
     `model`: an already loaded model with `ServedModel`'s interface (default: `ServedModel(path)`;
     `zoo predict` passes `zoo.export.in_process.RunModel` for a run folder).
     """
+    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+        raise ValueError(f"--top must be a positive number of tokens, got {top}")
     inputs = list(texts)
     if file is not None:
         inputs += read_lines(file)

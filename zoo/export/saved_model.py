@@ -151,6 +151,30 @@ def next_version(path: str | Path) -> int:
     return (found[-1] + 1) if found else 1
 
 
+STALE_SECONDS = 24 * 3600  # a temporary export folder older than this is a killed export's
+
+
+def remove_stale_temporaries(path: Path, older_than: float = STALE_SECONDS) -> list[Path]:
+    """Removes the `.tmp-*` folders a killed export left under `path` more than a day ago (a
+    younger one may be another export still writing); returns those removed."""
+    import time
+
+    removed = []
+    for entry in Path(path).glob(".tmp-*"):
+        if entry.is_dir() and time.time() - entry.stat().st_mtime > older_than:
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
+def check_served_name(name: str) -> str:
+    """A served name is one folder name: no path separator, not "." or ".." (which would write
+    outside the export root)."""
+    if not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name:
+        raise ValueError(f"--name must be a plain folder name (no '/', not '.' or '..'), got {name!r}")
+    return name
+
+
 # --- the archive ------------------------------------------------------------------------------
 
 def _label_names(model: keras.Model, kind: str, label_names) -> list[str] | None:
@@ -341,6 +365,7 @@ def export_saved_model(model: keras.Model, vectorizer, path: str | Path, *, vers
     if context < 1:
         raise ValueError(f"context must be >= 1, got {context}")
     path.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(path)
     if version is None:
         version = next_version(path)
     elif isinstance(version, bool) or not isinstance(version, int) or version < 1:
@@ -406,7 +431,7 @@ def export_run(run_dir: str | Path, root: str | Path = DEFAULT_ROOT, version: in
     model = load(run_dir)
     vectorizer = load_vectorizer(run_dir)
     return export_saved_model(
-        model, vectorizer, Path(root) / (name or run_dir.resolve().name), version=version,
+        model, vectorizer, Path(root) / check_served_name(name or run_dir.resolve().name), version=version,
         label_names=metrics.get("label_names"), task=recipe.get("task"),
         dataset=recipe.get("dataset"), config=config or None,
         hyperparameters=recipe.get("training"), test_metrics=metrics.get("test"), context=context,
