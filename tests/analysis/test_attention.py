@@ -15,17 +15,22 @@ PAIRS = TaskData(
     label_names=("entailment", "neutral", "contradiction"))
 
 
-@pytest.fixture(scope="module")
-def esim_run(tmp_path_factory):
+def trained_run(folder, task: str, data: TaskData, overrides: list[str]):
+    """A 1-epoch run of `task` on the in-memory `data` (zoo.data.load replaced meanwhile)."""
     monkeypatch = pytest.MonkeyPatch()
-    monkeypatch.setattr(zoo.data, "load", lambda name, **kwargs: PAIRS)
+    monkeypatch.setattr(zoo.data, "load", lambda name, **kwargs: data)
     try:
-        _, run_dir = train("snli", runs=tmp_path_factory.mktemp("runs"), overrides=[
-            "epochs=1", "encoder.units=4", "embedding_mode=learned", "embedding_dim=8", "hidden_units=4",
-            "interaction=esim", "pretrained_words=0"])
+        _, run_dir = train(task, runs=folder, overrides=["epochs=1", "encoder.units=4", "embedding_mode=learned",
+                                                         "embedding_dim=8", *overrides])
     finally:
         monkeypatch.undo()
     return run_dir
+
+
+@pytest.fixture(scope="module")
+def esim_run(tmp_path_factory):
+    return trained_run(tmp_path_factory.mktemp("runs"), "snli", PAIRS,
+                       ["hidden_units=4", "interaction=esim", "pretrained_words=0"])
 
 
 def test_the_alignment_rows_are_distributions_over_the_real_hypothesis_words(esim_run):
@@ -70,15 +75,8 @@ COMPRESSION = TaskData(
 
 @pytest.fixture(scope="module")
 def seq2seq_run(tmp_path_factory):
-    monkeypatch = pytest.MonkeyPatch()
-    monkeypatch.setattr(zoo.data, "load", lambda name, **kwargs: COMPRESSION)
-    try:
-        _, run_dir = train("compress", runs=tmp_path_factory.mktemp("runs"), overrides=[
-            "epochs=1", "encoder.units=4", "embedding_mode=learned", "embedding_dim=8", "min_count=1",
-            "examples=1", "beam_width=2"])
-    finally:
-        monkeypatch.undo()
-    return run_dir
+    return trained_run(tmp_path_factory.mktemp("runs"), "compress", COMPRESSION,
+                       ["min_count=1", "examples=1", "beam_width=2"])
 
 
 def test_the_decoder_attends_over_the_real_source_words_for_each_output_word(seq2seq_run):

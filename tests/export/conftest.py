@@ -27,6 +27,32 @@ def _encoder(cell: str, bidirectional: bool = False):
                             units=4, bidirectional=bidirectional)
 
 
+def write_run_folder(tmp_path_factory, name, model, config, vectorizer, **json_files) -> Path:
+    """A run folder as `zoo train` writes it: `model.keras`, `config.json`, `vectorizer.json`,
+    and the given JSON files (`recipe=...` -> `recipe.json`)."""
+    from zoo.tasks import save_config, save_vectorizer
+
+    run_dir = tmp_path_factory.mktemp("runs") / name
+    run_dir.mkdir()
+    model.save(run_dir / "model.keras")
+    save_config(run_dir, config)
+    save_vectorizer(run_dir, vectorizer)
+    for stem, values in json_files.items():
+        (run_dir / f"{stem}.json").write_text(json.dumps(values))
+    return run_dir
+
+
+def export_with_the_cli(run_dir: Path, export_root: Path) -> str:
+    """`zoo export RUN --root ROOT` (under the simulated GPU); its printed output."""
+    from zoo import cli
+
+    output = io.StringIO()
+    with simulated_gpu(), contextlib.redirect_stdout(output):
+        code = cli.main(["export", str(run_dir), "--root", str(export_root)])
+    assert code == 0
+    return output.getvalue()
+
+
 @pytest.fixture(scope="session")
 def export_root(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("saved_models")
@@ -40,32 +66,22 @@ def acceptor_export(tmp_path_factory, export_root) -> Exported:
     of a killed export, so the next free version is 2.
     """
     import zoo.models as zm
-    from zoo.tasks import save_config, save_vectorizer
-    from zoo import cli
     from zoo.data.vectorize import ZooVectorizer, build_word_vectorizer
 
     vectorizer = ZooVectorizer(build_word_vectorizer(SENTENCES))
     config = zm.AcceptorConfig(vocabulary_size=vectorizer.vocabulary_size(), embedding_dim=4,
                                encoder=_encoder("lstm", bidirectional=True), seed=3)
     model = zm.acceptor(config)
-    run_dir = tmp_path_factory.mktemp("runs") / "sentiment"
-    run_dir.mkdir()
-    model.save(run_dir / "model.keras")
-    save_config(run_dir, config)
-    save_vectorizer(run_dir, vectorizer)
-    (run_dir / "recipe.json").write_text(json.dumps(
-        {"task": "sentiment", "dataset": "uci_sentiment", "training": {"batch_size": 32, "epochs": 1}}))
-    (run_dir / "metrics.json").write_text(json.dumps(
-        {"test": {"accuracy": 0.5, "loss": 0.69}, "label_names": SENTIMENT_LABELS}))
+    run_dir = write_run_folder(
+        tmp_path_factory, "sentiment", model, config, vectorizer,
+        recipe={"task": "sentiment", "dataset": "uci_sentiment", "training": {"batch_size": 32, "epochs": 1}},
+        metrics={"test": {"accuracy": 0.5, "loss": 0.69}, "label_names": SENTIMENT_LABELS})
     (export_root / "sentiment" / "1").mkdir(parents=True)
     (export_root / "sentiment" / "1" / "keep.txt").write_text("an older version\n")
     (export_root / "sentiment" / ".tmp-2-killed").mkdir()
-    output = io.StringIO()
-    with simulated_gpu(), contextlib.redirect_stdout(output):
-        code = cli.main(["export", str(run_dir), "--root", str(export_root)])
-    assert code == 0
+    output = export_with_the_cli(run_dir, export_root)
     return Exported("acceptor", model, vectorizer, export_root / "sentiment" / "2",
-                    SENTIMENT_LABELS, output.getvalue(), run_dir)
+                    SENTIMENT_LABELS, output, run_dir)
 
 
 @pytest.fixture(scope="session")
@@ -88,8 +104,6 @@ def transducer_export(export_root) -> Exported:
 def char_transducer_export(tmp_path_factory, export_root) -> Exported:
     """A tagger with character features, saved as a run folder and exported with `zoo export`."""
     import zoo.models as zm
-    from zoo.tasks import save_config, save_vectorizer
-    from zoo import cli
     from zoo.data.vectorize import build_token_vectorizer
 
     vectorizer = build_token_vectorizer([tokens for tokens, _ in TAGGED], max_word_chars=5)
@@ -100,18 +114,11 @@ def char_transducer_export(tmp_path_factory, export_root) -> Exported:
             vocabulary_size=len(vectorizer.get_char_vocabulary()), embedding_dim=3, filters=4,
             kernel_size=3, max_word_chars=5))
     model = zm.transducer(config)
-    run_dir = tmp_path_factory.mktemp("runs") / "pos_chars"
-    run_dir.mkdir()
-    model.save(run_dir / "model.keras")
-    save_config(run_dir, config)
-    save_vectorizer(run_dir, vectorizer)
-    (run_dir / "metrics.json").write_text(json.dumps({"label_names": TAG_NAMES}))
-    output = io.StringIO()
-    with simulated_gpu(), contextlib.redirect_stdout(output):
-        code = cli.main(["export", str(run_dir), "--root", str(export_root)])
-    assert code == 0
+    run_dir = write_run_folder(tmp_path_factory, "pos_chars", model, config, vectorizer,
+                               metrics={"label_names": TAG_NAMES})
+    output = export_with_the_cli(run_dir, export_root)
     return Exported("transducer", model, vectorizer, export_root / "pos_chars" / "1", TAG_NAMES,
-                    output.getvalue(), run_dir)
+                    output, run_dir)
 
 
 @pytest.fixture(scope="session")
@@ -158,10 +165,8 @@ def seq2seq_export(tmp_path_factory, export_root) -> Exported:
     import numpy as np
 
     import zoo.models as zm
-    from zoo import cli
     from zoo.conventions import END_ID, END_TOKEN, START_ID, START_TOKEN
     from zoo.data.vectorize import ZooVectorizer, build_word_vectorizer
-    from zoo.tasks import save_config, save_vectorizer
 
     vectorizer = ZooVectorizer(build_word_vectorizer(SENTENCES, leading_tokens=(START_TOKEN, END_TOKEN)))
     config = zm.EncoderDecoderConfig(
@@ -179,21 +184,14 @@ def seq2seq_export(tmp_path_factory, export_root) -> Exported:
     model.compile(keras.optimizers.Adam(0.05), "sparse_categorical_crossentropy")
     model.fit({"source": source, "target": target_in}, target_out,
               sample_weight=(target_out > 0).astype("float32"), epochs=10, verbose=0)
-    run_dir = tmp_path_factory.mktemp("runs") / "compress"
-    run_dir.mkdir()
-    model.save(run_dir / "model.keras")
-    save_config(run_dir, config)
-    save_vectorizer(run_dir, vectorizer)
-    (run_dir / "recipe.json").write_text(json.dumps(
-        {"task": "compress", "dataset": "snli_entailment",
-         "settings": {"kind": "DecodingSettings", "beam_width": 3, "length_penalty": 0.6,
-                      "max_length": 0, "examples": 8}}))
-    output = io.StringIO()
-    with simulated_gpu(), contextlib.redirect_stdout(output):
-        code = cli.main(["export", str(run_dir), "--root", str(export_root)])
-    assert code == 0
+    run_dir = write_run_folder(
+        tmp_path_factory, "compress", model, config, vectorizer,
+        recipe={"task": "compress", "dataset": "snli_entailment",
+                "settings": {"kind": "DecodingSettings", "beam_width": 3, "length_penalty": 0.6,
+                             "max_length": 0, "examples": 8}})
+    output = export_with_the_cli(run_dir, export_root)
     return Exported("encoder_decoder", model, vectorizer, export_root / "compress" / "1", None,
-                    output.getvalue(), run_dir)
+                    output, run_dir)
 
 
 @pytest.fixture(scope="session")
