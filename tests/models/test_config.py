@@ -128,3 +128,11 @@ def test_non_finite_numbers_are_refused_in_every_config(value):
     for make, field in cases:
         with pytest.raises(ValueError, match=rf"{make.__name__}\.{field} must be a finite number"):
             make(**{field: value})
+
+
+@pytest.mark.parametrize("text", ["[1, 2]", "3", '"x"', "null", "{not json"])
+def test_json_that_is_not_a_config_object_is_refused_clearly(text):
+    with pytest.raises(ValueError, match=r"JSON object|not valid JSON"):
+        config_from_json(text)
+    with pytest.raises(ValueError, match=r"AcceptorConfig is a JSON object|not valid JSON"):
+        models.AcceptorConfig.from_json(text)

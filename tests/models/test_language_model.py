@@ -58,3 +58,14 @@ def test_sampling_is_seeded():
     assert first == generate(model, [2, 3], 15, temperature=1.0, seed=7)
     assert first != generate(model, [2, 3], 15, temperature=1.0, seed=8)
     assert not set(first) & set(RESERVED_IDS)
+
+
+@pytest.mark.parametrize("arguments, message", [
+    ({"temperature": float("nan")}, "temperature must be a finite number >= 0"),
+    ({"temperature": float("inf")}, "temperature must be a finite number >= 0"),
+    ({"temperature": -1.0}, "temperature must be a finite number >= 0"),
+    ({"context": 0}, "context must be a positive number of ids"),
+])
+def test_generate_refuses_bad_settings_clearly(arguments, message):
+    with pytest.raises(ValueError, match=message):
+        generate(_model("lstm", "fused"), [2, 3], 5, **arguments)

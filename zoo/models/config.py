@@ -36,6 +36,14 @@ def _check_types(config) -> None:
             _fail(owner, field.name, value, "a string")
 
 
+def _json_object(text, what: str):
+    """`json.loads(text)`, with an error that says which config the text was meant to be."""
+    try:
+        return json.loads(text)
+    except (TypeError, json.JSONDecodeError) as error:
+        raise ValueError(f"this {what} is not valid JSON ({error})") from None
+
+
 class JSONConfig:
     """JSON round trip and strict construction from dicts (unknown keys are refused)."""
 
@@ -47,6 +55,8 @@ class JSONConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]):
+        if not isinstance(values, dict):
+            raise ValueError(f"a {cls.__name__} is a JSON object of its fields, got {type(values).__name__} {values!r:.60}")
         values = dict(values)
         kind = values.pop("kind", cls.__name__)
         if kind != cls.__name__:
@@ -66,7 +76,7 @@ class JSONConfig:
 
     @classmethod
     def from_json(cls, text: str):
-        return cls.from_dict(json.loads(text))
+        return cls.from_dict(_json_object(text, cls.__name__))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -347,11 +357,13 @@ CONFIG_CLASSES = {
 
 def config_from_json(text: str) -> ModelConfig:
     """Any model config from its JSON, dispatched on its `kind`."""
-    return config_from_dict(json.loads(text))
+    return config_from_dict(_json_object(text, "model config"))
 
 
 def config_from_dict(values: dict) -> ModelConfig:
     """Any model config from its dict (`{"kind": "AcceptorConfig", ...}`), dispatched on `kind`."""
+    if not isinstance(values, dict):
+        raise ValueError(f"a model config is a JSON object with a 'kind', got {type(values).__name__} {values!r:.60}")
     kind = values.get("kind")
     if kind not in CONFIG_CLASSES:
         raise ValueError(f"unknown config kind {kind!r}; known: {sorted(CONFIG_CLASSES)}")

@@ -66,8 +66,10 @@ def generate(
         raise TypeError(f"generate() samples from a zoo LanguageModel, got {type(model).__name__}")
     if length < 0:
         raise ValueError(f"length must be >= 0, got {length!r}")
-    if temperature < 0:
-        raise ValueError(f"temperature must be >= 0, got {temperature!r}")
+    if not temperature >= 0 or temperature == float("inf"):  # also NaN
+        raise ValueError(f"temperature must be a finite number >= 0, got {temperature!r}")
+    if isinstance(context, bool) or not isinstance(context, int) or context < 1:
+        raise ValueError(f"context must be a positive number of ids, got {context!r}")
     characters = vocabulary is not None and all(len(token) <= 1 for token in vocabulary[2:])
     if isinstance(prefix, str):
         if vocabulary is None:
