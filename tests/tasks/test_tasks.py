@@ -67,8 +67,18 @@ def test_a_task_refuses_another_tasks_config_and_data(monkeypatch):
     with pytest.raises(ValueError, match="the sentiment task trains a AcceptorConfig, got a LanguageModelConfig"):
         task.prepare(LanguageModelConfig(), TrainingConfig(), data=SENTENCES)
     monkeypatch.setattr(zoo.data, "load", lambda name, **kwargs: TAGGED)
-    with pytest.raises(ValueError, match="dataset 'brown_pos' holds tagging data; the sentiment task reads classification"):
+    with pytest.raises(ValueError, match="dataset 'brown_pos' holds tagging data; the sentiment task reads classification "
+                                         "data: uci_sentiment, glue/sst2, imdb_reviews"):
         task.load_data("brown_pos")
+
+
+def test_a_setting_the_data_decides_is_refused_not_silently_replaced(tmp_path, monkeypatch):
+    from zoo.tasks import train
+
+    monkeypatch.setattr(zoo.data, "load", lambda name, **kwargs: SENTENCES)
+    with pytest.raises(ValueError, match=r"--set vocabulary_size: the data sets it \(vocabulary_size=\d+\)"):
+        train("sentiment", runs=tmp_path, overrides=["vocabulary_size=5", "embedding_mode=learned", "pretrained_words=0"])
+    assert not (tmp_path / "sentiment" / "recipe.json").exists()  # refused before anything was written
 
 
 def test_pos_task_sizes_words_characters_and_tags():

@@ -35,6 +35,20 @@ REGISTRY: dict[str, Callable[..., TaskData]] = {
 }
 
 
+# What each registry corpus holds (TaskData.task), so a task can name the datasets it reads
+# without loading any.
+KINDS = {"uci_sentiment": "classification", "brown_pos": "tagging", "snli": "pair",
+         "snli_entailment": "sequence_to_sequence", "kjv": "language_model"}
+
+
+def names_of_kind(kind: str) -> list[str]:
+    """The datasets that hold `kind` data: the registry corpora, then the tfds names."""
+    from zoo.data.tfds_datasets import TFDS_SPECS
+
+    return sorted(name for name, held in KINDS.items() if held == kind) + \
+        sorted(name for name, spec in TFDS_SPECS.items() if spec.task == kind)
+
+
 def names() -> list[str]:
     """The registered dataset names, sorted."""
     return sorted(REGISTRY)

@@ -116,8 +116,10 @@ class Task:
 
         data = zoo.data.load(dataset)
         if data.task != self.data_kind:
+            from zoo.data.registry import names_of_kind
+
             raise ValueError(f"dataset {dataset!r} holds {data.task} data; the {self.name} task reads "
-                             f"{self.data_kind} data")
+                             f"{self.data_kind} data: {', '.join(names_of_kind(self.data_kind))}")
         return data
 
     def build_vectorizer(self, data, model_config, training):

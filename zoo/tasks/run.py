@@ -88,6 +88,12 @@ def train(recipe, runs="runs", overrides=(), dataset: str | None = None, verbose
     print("   " + distribution.describe(distribute, strategy, recipe.training.batch_size))
 
     prepared = task.prepare(recipe.model, recipe.training, recipe.settings, recipe.dataset)
+    overridden = {assignment.split("=", 1)[0].strip().removeprefix("model.") for assignment in overrides}
+    clash = sorted(overridden & set(prepared.from_data))
+    if clash:
+        raise ValueError(f"--set {', '.join(clash)}: the data sets {'it' if len(clash) == 1 else 'them'} "
+                         f"({', '.join(f'{key}={prepared.from_data[key]}' for key in clash)}); change the data "
+                         f"or the vocabulary settings (min_count, max_vocabulary, pretrained_words) instead")
     print("   model:    " + prepared.model_config.to_json(indent=None))
     print("   training: " + recipe.training.to_json(indent=None))
     if recipe.settings is not None:
