@@ -152,6 +152,13 @@ def command_analyze_activations(args) -> int:
 
     if not args.text:
         raise ValueError("--text is empty: give the text whose activations to show")
+    if Path(args.text).is_file():  # a file's path: its text (not the path's own characters)
+        try:
+            args.text = Path(args.text).read_text(encoding="utf-8")
+        except UnicodeDecodeError as error:
+            raise ValueError(f"--text {args.text}: the file is not UTF-8 text ({error.reason} at byte {error.start})") from None
+        if not args.text:
+            raise ValueError("--text names an empty file: give the text whose activations to show")
     model = zoo.load(args.run, compile=False)
     ids = vectorize(load_vectorizer(args.run), [args.text], ragged=True)[0].numpy()
     if len(ids) != len(args.text):
@@ -312,7 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
     activations = analyses.add_parser(
         "activations", help="an LSTM character model's cell states over a text (Karpathy et al. 2015)")
     activations.add_argument("run", help="a run folder of a character model (e.g. runs/char_lm)")
-    activations.add_argument("--text", required=True, help="the text to read")
+    activations.add_argument("--text", required=True, help="the text to read, or the path of a UTF-8 file holding it")
     activations.add_argument("--layer", type=int, default=0, help="stacked layer (default 0)")
     activations.add_argument("--cell", type=int, default=None,
                              help="cell to colour (default: the one that best follows a text feature)")

@@ -83,3 +83,29 @@ def test_html_colours_each_character():
     assert "rgb(255,0,0)" in page and "rgb(0,0,255)" in page and "rgb(255,255,255)" in page
     with pytest.raises(ValueError, match="one value per character"):
         act.activations_html("ab", [0.1])
+
+
+def test_the_command_reads_a_file_given_as_text(tmp_path, monkeypatch, capsys):
+    import zoo.data
+    from zoo.cli import main
+    from zoo.data import TaskData
+    from zoo.tasks import train
+
+    verse = 'And he said, "Go (now)." And it was so.\n'
+    data = TaskData("tiny_text", "language_model", train=[verse * 20], dev=[verse * 3], test=[verse * 3])
+    monkeypatch.setattr(zoo.data, "load", lambda name, **kwargs: data)
+    _, run_dir = train("char_lm", runs=tmp_path, overrides=[
+        "epochs=1", "encoder.units=4", "embedding_dim=4", "sequence_length=20", "eval_sequence_length=40",
+        "sample_length=5", "batch_size=8"])
+    text_file = tmp_path / "verse.txt"
+    text_file.write_text(verse, encoding="utf-8")
+    page = tmp_path / "cells.html"
+    assert main(["analyze", "activations", str(run_dir), "--text", str(text_file), "--out", str(page)]) == 0
+    import re
+
+    shown = "".join(re.findall(r'title="[^"]*">([^<]*)</span>', page.read_text(encoding="utf-8")))
+    assert shown.replace("&nbsp;", " ").startswith('And he said, &quot;Go (now).&quot;') or \
+        shown.replace("&nbsp;", " ").startswith('And he said, "Go (now)."')  # the file's characters, not its path
+    (tmp_path / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))
+    assert main(["analyze", "activations", str(run_dir), "--text", str(tmp_path / "latin1.txt")]) == 2
+    assert "is not UTF-8 text" in capsys.readouterr().err
