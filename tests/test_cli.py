@@ -83,3 +83,14 @@ def test_train_help_shows_its_options():
     for option in ("--set", "--dataset", "--runs", "--export"):
         assert option in result.stdout
     assert "--untuned" not in result.stdout
+
+
+def test_an_unusable_output_folder_is_one_clear_line(tmp_path, capsys):
+    from zoo.cli import main
+
+    in_the_way = tmp_path / "a_file"
+    in_the_way.write_text("not a folder\n")
+    assert main(["train", "sentiment", "--runs", str(in_the_way / "runs")]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("zoo train: error: cannot use ") and str(in_the_way) in error
+    assert len(error.strip().splitlines()) == 1 and in_the_way.read_text() == "not a folder\n"

@@ -361,6 +361,12 @@ def main(argv: list[str] | None = None) -> int:
         # Errors a user can act on (bad input, missing files): one clear line, no traceback.
         print(f"zoo {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:
+        # A folder that cannot be written (read-only, full, a file in the way): name the path.
+        if error.filename is None:
+            raise
+        print(f"zoo {args.command}: error: cannot use {error.filename}: {error.strerror}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
