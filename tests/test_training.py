@@ -206,6 +206,7 @@ def test_a_run_killed_after_its_last_epoch_finishes_from_its_backup_with_the_bes
     rows = read_history(run / "history.csv")
     assert len(rows) == 3
     best_epoch = int(np.argmin([float(row["val_loss"]) for row in rows]))
+    assert json.loads((run / "best.json").read_text())["epoch"] == best_epoch
 
     # The rerun, as a user types it, trains no more epochs: it finishes from the backup.
     data = TaskData("tiny", "classification", train=[("good film", 1), ("bad film", 0), ("a good one", 1), ("a bad one", 0)] * 16,

@@ -145,6 +145,7 @@ def early_stopping(training: "TrainingConfig", restore_best_weights: bool = True
 
 
 BEST_WEIGHTS_FILE = "best.weights.h5"
+BEST_RECORD_FILE = "best.json"  # which epoch best.weights.h5 holds
 
 
 def unreadable_weights(path: Path) -> str | None:
@@ -205,9 +206,9 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
     """Keras' `EarlyStopping` (with `restore_best_weights`) whose state survives a killed run.
 
     Every new best epoch's weights are also written to `run_dir/best.weights.h5` (a temporary
-    file, then a rename: never half a file). When a run resumes from its backup, the best value,
-    its epoch and the patience used so far are read back from the run's `history.csv`, and the
-    best weights from that file: a run killed after its last epoch, or after the best epoch and
+    file, then a rename: never half a file), its epoch to `best.json`. When a run resumes from its
+    backup, the best value, its epoch and the patience used so far are read back from the run's
+    `history.csv`, and the best weights from that file when it holds that epoch: a run killed after its last epoch, or after the best epoch and
     before stopping, still ends with the best epoch's weights, not the last ones.
     """
 
@@ -224,8 +225,12 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
         if not values or not best_file.exists():
             return
         choose = min if MONITORS[self.monitor] == "min" else max
-        self.best = choose(values)
-        self.best_epoch = values.index(self.best)
+        best_epoch = values.index(choose(values))
+        record = self.run_dir / BEST_RECORD_FILE
+        saved = json.loads(record.read_text()) if record.exists() else {}
+        if saved.get("epoch") != best_epoch:  # the file is of an epoch the backup no longer holds
+            return
+        self.best, self.best_epoch = values[best_epoch], best_epoch
         self.wait = len(values) - 1 - self.best_epoch
         current = self.model.get_weights()
         self.model.load_weights(best_file)
@@ -238,6 +243,7 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
             partial = self.run_dir / ("partial-" + BEST_WEIGHTS_FILE)
             self.model.save_weights(partial)
             partial.replace(self.run_dir / BEST_WEIGHTS_FILE)
+            write_json(self.run_dir / BEST_RECORD_FILE, {"epoch": epoch, self.monitor: float(self.best)})
 
 
 def read_history(path: Path) -> list[dict]:
