@@ -8,6 +8,7 @@ import shutil
 import logging
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -233,7 +234,10 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
         self.best, self.best_epoch = values[best_epoch], best_epoch
         self.wait = len(values) - 1 - self.best_epoch
         current = self.model.get_weights()
-        self.model.load_weights(best_file)
+        with warnings.catch_warnings():
+            # Only the model's weights are wanted (the backup restores the optimizer's state).
+            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+            self.model.load_weights(best_file)
         self.best_weights = self.model.get_weights()
         self.model.set_weights(current)
 
