@@ -36,6 +36,12 @@ def check_distribute(distribute: str) -> str:
 
 def cluster_task() -> tuple[str, int, int]:
     """`(task type, task index, number of workers)` from `TF_CONFIG`, checked."""
+    kind, index, workers, _ = _cluster()
+    return kind, index, workers
+
+
+def _cluster() -> tuple[str, int, int, dict]:
+    """`cluster_task()` and the cluster itself."""
     raw = os.environ.get("TF_CONFIG", "")
     if not raw.strip():
         raise ValueError("--distribute multi_worker needs TF_CONFIG: set it on every machine, e.g. "
@@ -54,7 +60,7 @@ def cluster_task() -> tuple[str, int, int]:
             or not 0 <= index < len(members):
         raise ValueError(f"TF_CONFIG's task {task} is not in its cluster {sorted(cluster)}")
     workers = sum(len(cluster.get(name) or []) for name in ("chief", "worker"))
-    return kind, index, workers
+    return kind, index, workers, cluster
 
 
 def make_strategy(distribute: str):
@@ -105,9 +111,8 @@ def is_chief(distribute: str) -> bool:
     "multi_worker" names it another worker than the chief in `TF_CONFIG`."""
     if check_distribute(distribute) != "multi_worker":
         return True
-    kind, index, _ = cluster_task()
-    has_chief = "chief" in json.loads(os.environ["TF_CONFIG"])["cluster"]
-    return kind == "chief" or (not has_chief and kind == "worker" and index == 0)
+    kind, index, _, cluster = _cluster()
+    return kind == "chief" or ("chief" not in cluster and kind == "worker" and index == 0)
 
 
 def worker_run_dir(runs, name: str) -> Path:

@@ -445,15 +445,12 @@ def callbacks(run_dir: Path, training: TrainingConfig) -> list:
 
 def plot_curves(history_csv: Path, path: Path) -> None:
     """A PNG of the loss and accuracy per epoch, train and dev (read from the CSV history)."""
-    import csv
-
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    with open(history_csv, newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = read_history(history_csv)
     if not rows:
         return
     epochs = [int(row["epoch"]) + 1 for row in rows]

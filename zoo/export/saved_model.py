@@ -41,8 +41,6 @@ KINDS = ("acceptor", "transducer", "pair_encoder", "language_model", "encoder_de
 METADATA_FILE = "metadata.json"
 DEFAULT_CONTEXT = 256
 DEFAULT_ROOT = "saved_models"
-# An encoder-decoder's `decode` signature: the compress recipe's beam (`zoo.tasks.DecodingSettings`).
-DEFAULT_DECODING = {"beam_width": 4, "length_penalty": 0.6}
 
 
 # --- which model is it -------------------------------------------------------------------------
@@ -208,16 +206,14 @@ def _separator(vocabulary: list[str]) -> str:
 
 
 def decoding_settings(decoding: dict | None) -> dict:
-    """`{"beam_width", "length_penalty"}` of an encoder-decoder's `decode` signature, checked;
-    missing entries from `DEFAULT_DECODING` (other entries, as a recipe's settings hold, ignored)."""
-    decoding = {**DEFAULT_DECODING, **{key: value for key, value in (decoding or {}).items()
-                                       if key in DEFAULT_DECODING}}
-    width, penalty = decoding["beam_width"], decoding["length_penalty"]
-    if isinstance(width, bool) or not isinstance(width, int) or width < 1:
-        raise ValueError(f"beam_width must be a positive integer (1: greedy search), got {width!r}")
-    if isinstance(penalty, bool) or not isinstance(penalty, int | float) or not penalty >= 0:
-        raise ValueError(f"length_penalty must be a number >= 0, got {penalty!r}")
-    return {"beam_width": width, "length_penalty": float(penalty)}
+    """`{"beam_width", "length_penalty"}` of an encoder-decoder's `decode` signature, checked by
+    `zoo.tasks.DecodingSettings` (its defaults fill what is missing; a recipe's other settings
+    are ignored)."""
+    from zoo.tasks.compress import DecodingSettings
+
+    wanted = ("beam_width", "length_penalty")
+    settings = DecodingSettings(**{key: value for key, value in (decoding or {}).items() if key in wanted})
+    return {"beam_width": settings.beam_width, "length_penalty": float(settings.length_penalty)}
 
 
 def endpoints(model: keras.Model, encoder: signatures.TextEncoder, kind: str,
@@ -350,7 +346,7 @@ def export_saved_model(model: keras.Model, vectorizer, path: str | Path, *, vers
         context: a language model reads at most this many of the latest tokens.
         extra_metadata: more entries for `metadata.json`.
         decoding: an encoder-decoder's `decode` signature: `{"beam_width", "length_penalty"}`
-            (default `DEFAULT_DECODING`); `decode_greedy` is exported beside it.
+            (default: `DecodingSettings`'s); `decode_greedy` is exported beside it.
 
     Raises:
         ValueError: the version exists already, the model is not a zoo model, or the graph holds
